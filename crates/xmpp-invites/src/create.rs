@@ -1,0 +1,496 @@
+//! Creating invites: token, record, URI, landing link and the writes to make.
+
+use rand_core::TryCryptoRng;
+
+use crate::change::StorageChange;
+use crate::jid::{BareJid, JidError};
+use crate::kind::{InviteKind, InviteType};
+use crate::landing::LandingPage;
+use crate::period::{Period, PeriodError};
+use crate::record::{AdditionalData, InviteAction, InviteRecord, Roles};
+use crate::template::TemplateError;
+use crate::token::{Token, TokenError, TokenFormat};
+use crate::uri::{InviteUri, UriError};
+
+/// Why an invite could not be created.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CreateError {
+    /// The host, username or inviter is not valid.
+    #[error(transparent)]
+    Jid(#[from] JidError),
+    /// The token could not be generated.
+    #[error(transparent)]
+    Token(#[from] TokenError),
+    /// The expiry overflows.
+    #[error(transparent)]
+    Period(#[from] PeriodError),
+    /// The URI could not be built.
+    #[error(transparent)]
+    Uri(#[from] UriError),
+    /// The landing page template could not be rendered.
+    #[error("landing page: {0}")]
+    Template(#[from] TemplateError),
+    /// `max_uses` was 0.
+    #[error("max_uses must be at least 1")]
+    ZeroUses,
+    /// The options do not fit the kind of invite.
+    #[error("{0}")]
+    Conflict(&'static str),
+}
+
+/// An invite to create: kind, host and options. Errors surface in
+/// [`NewInvite::create`].
+///
+/// ```
+/// use xmpp_invites::{NewInvite, Period, StorageChange};
+/// let invite = NewInvite::account("example.com")
+///     .roles(["prosody:member"])
+///     .ttl(Period::DAY)
+///     .create_os(1_795_268_421)
+///     .unwrap();
+/// assert!(invite.uri().starts_with("xmpp:example.com?register;preauth="));
+/// assert_eq!(invite.expires(), 1_795_268_421 + 86_400);
+/// assert!(matches!(invite.storage_changes()[0], StorageChange::PutRecord { .. }));
+/// ```
+#[derive(Debug, Clone)]
+pub struct NewInvite {
+    host: String,
+    kind: InviteKind,
+    ttl: Option<Period>,
+    data: AdditionalData,
+    max_uses: Option<u32>,
+    format: TokenFormat,
+    landing: Option<LandingPage>,
+}
+
+impl NewInvite {
+    fn new(host: &str, kind: InviteKind) -> Self {
+        Self {
+            host: host.to_owned(),
+            kind,
+            ttl: None,
+            data: AdditionalData::default(),
+            max_uses: None,
+            format: TokenFormat::default(),
+            landing: None,
+        }
+    }
+
+    /// An account invite for any username (`xmpp:host?register;preauth=T`).
+    pub fn account(host: &str) -> Self {
+        Self::new(host, InviteKind::Account { username: None })
+    }
+
+    /// An account invite that registers only `username`.
+    pub fn account_for(username: &str, host: &str) -> Self {
+        Self::new(
+            host,
+            InviteKind::Account {
+                username: Some(username.to_owned()),
+            },
+        )
+    }
+
+    /// A password reset for `username`, valid 1 day unless a TTL is given.
+    pub fn password_reset(username: &str, host: &str) -> Self {
+        Self::new(
+            host,
+            InviteKind::PasswordReset {
+                username: username.to_owned(),
+            },
+        )
+    }
+
+    /// A contact invite from `inviter`; with `allow_registration` the
+    /// invitee may also register an account here (`ibr=y`).
+    pub fn contact(inviter: &str, host: &str, allow_registration: bool) -> Self {
+        Self::new(
+            host,
+            InviteKind::Contact {
+                inviter: inviter.to_owned(),
+                allow_registration,
+            },
+        )
+    }
+
+    /// An account invite that joins `groups`. As Prosody's `create_group`:
+    /// reusable until expiry when a TTL is given, single-use otherwise.
+    pub fn group<S: Into<String>>(host: &str, groups: impl IntoIterator<Item = S>) -> Self {
+        Self::new(
+            host,
+            InviteKind::Group {
+                groups: groups.into_iter().map(Into::into).collect(),
+            },
+        )
+    }
+
+    /// An invite of `kind` on `host`.
+    pub fn of_kind(host: &str, kind: InviteKind) -> Self {
+        Self::new(host, kind)
+    }
+
+    /// How long the invite is valid: by default 7 days, 1 day for a reset.
+    pub fn ttl(mut self, ttl: Period) -> Self {
+        self.ttl = Some(ttl);
+        self
+    }
+
+    /// Roles for the new account, primary first (written as a list).
+    pub fn roles<S: Into<String>>(mut self, roles: impl IntoIterator<Item = S>) -> Self {
+        self.data.roles = Some(Roles::Ordered(roles.into_iter().map(Into::into).collect()));
+        self
+    }
+
+    /// Groups for the new account (added to a group invite's own).
+    pub fn groups<S: Into<String>>(mut self, groups: impl IntoIterator<Item = S>) -> Self {
+        self.data
+            .groups
+            .get_or_insert_with(Vec::new)
+            .extend(groups.into_iter().map(Into::into));
+        self
+    }
+
+    /// Who creates the invite (a JID, or `api/token/ID`).
+    pub fn source(mut self, source: &str) -> Self {
+        self.data.source = Some(source.to_owned());
+        self
+    }
+
+    /// A note for admins.
+    pub fn note(mut self, note: &str) -> Self {
+        self.data.note = Some(note.to_owned());
+        self
+    }
+
+    /// Replaces all additional data (roles in the legacy set form, keys of
+    /// other modules). A reset's `allow_reset` and a group's groups are
+    /// still set from the kind.
+    pub fn additional_data(mut self, data: AdditionalData) -> Self {
+        self.data = data;
+        self
+    }
+
+    /// Lets the invite register up to `n` accounts (this library's
+    /// extension; stock Prosody treats such a record as single-use).
+    pub fn max_uses(mut self, n: u32) -> Self {
+        self.max_uses = Some(n);
+        self
+    }
+
+    /// The token format (Prosody's 18-byte base64url by default).
+    pub fn token_format(mut self, format: TokenFormat) -> Self {
+        self.format = format;
+        self
+    }
+
+    /// Renders a landing link into the record when the page supports the
+    /// invite's type.
+    pub fn landing_page(mut self, page: LandingPage) -> Self {
+        self.landing = Some(page);
+        self
+    }
+
+    /// The type of invite this will create.
+    pub fn invite_type(&self) -> InviteType {
+        self.kind.invite_type()
+    }
+
+    /// Creates the invite at `now` with a token from `rng`.
+    pub fn create<R: TryCryptoRng + ?Sized>(
+        &self,
+        rng: &mut R,
+        now: i64,
+    ) -> Result<Invite, CreateError> {
+        let mut data = self.data.clone();
+        let (action, jid, allow_registration, inviter) = match &self.kind {
+            InviteKind::Account { username } => (
+                InviteAction::Register,
+                BareJid::new(username.as_deref(), &self.host)?,
+                true,
+                None,
+            ),
+            InviteKind::PasswordReset { username } => {
+                if data.roles.is_some() || !data.group_list().is_empty() {
+                    return Err(CreateError::Conflict(
+                        "a password reset invite cannot carry roles or groups",
+                    ));
+                }
+                if self.max_uses.is_some() {
+                    return Err(CreateError::Conflict(
+                        "a password reset invite is single-use",
+                    ));
+                }
+                let jid = BareJid::new(Some(username), &self.host)?;
+                data.allow_reset = jid.username().map(str::to_owned);
+                (InviteAction::Register, jid, true, None)
+            }
+            InviteKind::Contact {
+                inviter,
+                allow_registration,
+            } => {
+                if !allow_registration && self.max_uses.is_some() {
+                    return Err(CreateError::Conflict(
+                        "max_uses needs an invite that allows registration",
+                    ));
+                }
+                let jid = BareJid::new(Some(inviter), &self.host)?;
+                let inviter = jid.username().map(str::to_owned);
+                (InviteAction::Roster, jid, *allow_registration, inviter)
+            }
+            InviteKind::Group { groups } => {
+                if groups.is_empty() {
+                    return Err(CreateError::Conflict(
+                        "a group invite needs at least one group",
+                    ));
+                }
+                let mut all = groups.clone();
+                all.extend(data.group_list().iter().cloned());
+                data.groups = Some(all);
+                (
+                    InviteAction::Register,
+                    BareJid::new(None, &self.host)?,
+                    true,
+                    None,
+                )
+            }
+        };
+        if self.max_uses == Some(0) {
+            return Err(CreateError::ZeroUses);
+        }
+        let ttl = self.ttl.unwrap_or(match self.kind {
+            InviteKind::PasswordReset { .. } => Period::DAY,
+            _ => Period::WEEK,
+        });
+        let expires = ttl.expiry_from(now)?;
+        let token = Token::generate(rng, self.format)?;
+        let uri = InviteUri::new(jid.clone(), action, &token, allow_registration).to_uri()?;
+        let mut record = InviteRecord {
+            action,
+            jid: jid.to_string(),
+            token: token.as_str().to_owned(),
+            allow_registration,
+            additional_data: (!data.is_empty()).then_some(data),
+            uri,
+            created_at: Some(now),
+            expires: Some(expires),
+            reusable: matches!(self.kind, InviteKind::Group { .. }).then_some(self.ttl.is_some()),
+            landing_page: None,
+            max_uses: self.max_uses,
+            uses: None,
+            extra: Default::default(),
+        };
+        if let Some(page) = &self.landing {
+            record.landing_page = page.link(jid.host(), &record)?;
+        }
+        Ok(Invite {
+            record,
+            token,
+            inviter,
+        })
+    }
+
+    /// Creates the invite at `now` with a token from the OS CSPRNG.
+    #[cfg(feature = "os-rng")]
+    pub fn create_os(&self, now: i64) -> Result<Invite, CreateError> {
+        self.create(&mut getrandom::SysRng, now)
+    }
+}
+
+/// A created invite: its record and what to store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Invite {
+    record: InviteRecord,
+    token: Token,
+    inviter: Option<String>,
+}
+
+impl Invite {
+    /// The record (what Prosody's `create_*` functions return).
+    pub fn record(&self) -> &InviteRecord {
+        &self.record
+    }
+
+    /// The record, owned.
+    pub fn into_record(self) -> InviteRecord {
+        self.record
+    }
+
+    /// The token.
+    pub fn token(&self) -> &Token {
+        &self.token
+    }
+
+    /// The invite URI.
+    pub fn uri(&self) -> &str {
+        &self.record.uri
+    }
+
+    /// The landing link, if a page was configured for this type.
+    pub fn landing_page(&self) -> Option<&str> {
+        self.record.landing_page.as_deref()
+    }
+
+    /// Unix seconds after which the invite is expired
+    /// ([`crate::NEVER_EXPIRES`] for never).
+    pub fn expires(&self) -> i64 {
+        self.record.expires.unwrap_or(crate::period::NEVER_EXPIRES)
+    }
+
+    /// The inviting user of a contact invite.
+    pub fn inviter(&self) -> Option<&str> {
+        self.inviter.as_deref()
+    }
+
+    /// The type of invite.
+    pub fn invite_type(&self) -> InviteType {
+        self.record.invite_type()
+    }
+
+    /// The XEP-0401 result form for this invite.
+    pub fn result_form(&self) -> Result<crate::adhoc::DataForm, crate::datetime::DateTimeError> {
+        crate::adhoc::invitation_result_form(self.uri(), self.landing_page(), Some(self.expires()))
+    }
+
+    /// The writes that store this invite, as Prosody does: the record at
+    /// host level when it allows registration, the expiry at the inviter's
+    /// user level for a contact invite.
+    pub fn storage_changes(&self) -> Vec<StorageChange> {
+        let mut changes = Vec::with_capacity(2);
+        if self.record.allow_registration {
+            changes.push(StorageChange::PutRecord {
+                token: self.record.token.clone(),
+                record: Box::new(self.record.clone()),
+            });
+        }
+        if let Some(user) = &self.inviter {
+            changes.push(StorageChange::PutContactExpiry {
+                user: user.clone(),
+                token: self.record.token.clone(),
+                expires: self.expires(),
+            });
+        }
+        changes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::token::tests::CountingRng;
+
+    const NOW: i64 = 1_795_268_421;
+
+    fn make(n: NewInvite) -> Result<Invite, CreateError> {
+        n.create(&mut CountingRng(0), NOW)
+    }
+
+    #[test]
+    fn each_kind_matches_prosody_shapes() {
+        let t = "AAECAwQFBgcICQoLDA0ODxAR";
+        let a = make(NewInvite::account("example.com")).unwrap();
+        assert_eq!(a.uri(), format!("xmpp:example.com?register;preauth={t}"));
+        assert_eq!(a.record().additional_data, None);
+        assert_eq!(a.record().reusable, None);
+        assert_eq!(a.expires(), NOW + 604_800);
+        assert_eq!(a.invite_type(), InviteType::Account);
+
+        let b = make(NewInvite::account_for("Romeo", "example.com")).unwrap();
+        assert_eq!(b.record().jid, "romeo@example.com");
+
+        let r = make(NewInvite::password_reset("romeo", "example.com")).unwrap();
+        assert_eq!(r.expires(), NOW + 86_400);
+        assert_eq!(r.record().reset_username(), Some("romeo"));
+        assert_eq!(r.invite_type(), InviteType::PasswordReset);
+
+        let c = make(NewInvite::contact("juliet", "example.com", false)).unwrap();
+        assert_eq!(
+            c.uri(),
+            format!("xmpp:juliet@example.com?roster;preauth={t}")
+        );
+        assert_eq!(
+            c.storage_changes(),
+            [StorageChange::PutContactExpiry {
+                user: "juliet".into(),
+                token: t.into(),
+                expires: NOW + 604_800
+            }]
+        );
+
+        let ac = make(NewInvite::contact("juliet", "example.com", true)).unwrap();
+        assert!(ac.uri().ends_with(";ibr=y"));
+        assert_eq!(ac.storage_changes().len(), 2);
+        assert_eq!(ac.invite_type(), InviteType::AccountAndContact);
+
+        let g = make(NewInvite::group("example.com", ["g1"]).ttl(Period::DAY)).unwrap();
+        assert_eq!(g.record().reusable, Some(true));
+        assert_eq!(g.invite_type(), InviteType::Group);
+        let g1 = make(NewInvite::group("example.com", ["g1"]).groups(["g2"])).unwrap();
+        assert_eq!(g1.record().reusable, Some(false));
+        assert_eq!(
+            g1.record().additional_data.as_ref().unwrap().group_list(),
+            ["g1", "g2"]
+        );
+    }
+
+    #[test]
+    fn refusals() {
+        assert!(matches!(
+            make(NewInvite::account("")),
+            Err(CreateError::Jid(JidError::EmptyHost))
+        ));
+        assert!(matches!(
+            make(NewInvite::account_for("a b", "example.com")),
+            Err(CreateError::Jid(_))
+        ));
+        assert!(matches!(
+            make(NewInvite::password_reset("r", "example.com").roles(["x"])),
+            Err(CreateError::Conflict(_))
+        ));
+        assert!(matches!(
+            make(NewInvite::password_reset("r", "example.com").max_uses(2)),
+            Err(CreateError::Conflict(_))
+        ));
+        assert!(matches!(
+            make(NewInvite::contact("r", "example.com", false).max_uses(2)),
+            Err(CreateError::Conflict(_))
+        ));
+        assert!(matches!(
+            make(NewInvite::group("example.com", Vec::<String>::new())),
+            Err(CreateError::Conflict(_))
+        ));
+        assert_eq!(
+            make(NewInvite::account("example.com").max_uses(0)).unwrap_err(),
+            CreateError::ZeroUses
+        );
+        assert!(matches!(
+            NewInvite::account("example.com").create(&mut CountingRng(0), i64::MAX),
+            Err(CreateError::Period(_))
+        ));
+        assert!(matches!(
+            make(
+                NewInvite::account("example.com").token_format(TokenFormat::Base64Url { bytes: 4 })
+            ),
+            Err(CreateError::Token(_))
+        ));
+    }
+
+    #[test]
+    fn never_expires_is_a_number() {
+        let n = make(NewInvite::account("example.com").ttl(Period::Never)).unwrap();
+        assert_eq!(n.record().expires, Some(crate::period::NEVER_EXPIRES));
+        assert!(!n.record().is_expired(NOW + 100 * 31_556_952));
+        assert!(n.record().is_expired(crate::period::NEVER_EXPIRES + 1));
+    }
+
+    #[test]
+    fn landing_link_goes_into_the_record() {
+        let page = LandingPage::new("https://{host}/i/{invite.token}");
+        let a = make(NewInvite::account("münchen.example").landing_page(page.clone())).unwrap();
+        assert_eq!(
+            a.landing_page(),
+            Some("https://m%c3%bcnchen.example/i/AAECAwQFBgcICQoLDA0ODxAR")
+        );
+        let r = make(NewInvite::password_reset("romeo", "example.com").landing_page(page)).unwrap();
+        assert_eq!(r.landing_page(), None);
+    }
+}

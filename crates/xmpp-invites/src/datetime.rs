@@ -1,0 +1,93 @@
+//! XEP-0082 date-times: what the ad-hoc result form's `expire` field carries.
+
+use time::format_description::well_known::Rfc3339;
+use time::macros::format_description;
+use time::{OffsetDateTime, UtcOffset};
+
+/// Why a date-time could not be formatted or parsed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DateTimeError {
+    /// The Unix time is outside the years 0000 to 9999 that XEP-0082 can
+    /// write.
+    #[error("{0} is outside the range of XEP-0082 date-times")]
+    OutOfRange(i64),
+    /// The text is not an XEP-0082 date-time such as `2026-11-28T09:00:00Z`.
+    #[error("not an XEP-0082 date-time (like 2026-11-28T09:00:00Z): {0:?}")]
+    Invalid(String),
+}
+
+/// Formats Unix seconds as an XEP-0082 UTC date-time, as Prosody's
+/// `util.datetime.datetime` does.
+///
+/// ```
+/// assert_eq!(
+///     xmpp_invites::format_datetime(1795856400).unwrap(),
+///     "2026-11-28T09:00:00Z"
+/// );
+/// ```
+pub fn format_datetime(unix: i64) -> Result<String, DateTimeError> {
+    let dt =
+        OffsetDateTime::from_unix_timestamp(unix).map_err(|_| DateTimeError::OutOfRange(unix))?;
+    if !(0..=9999).contains(&dt.year()) {
+        return Err(DateTimeError::OutOfRange(unix));
+    }
+    dt.format(format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second]Z"
+    ))
+    .map_err(|_| DateTimeError::OutOfRange(unix))
+}
+
+/// Parses an XEP-0082 date-time (`CCYY-MM-DDThh:mm:ss[.sss](Z|±hh:mm)`) to
+/// Unix seconds, fractions dropped.
+///
+/// ```
+/// assert_eq!(xmpp_invites::parse_datetime("2026-11-28T10:00:00.5+01:00").unwrap(), 1795856400);
+/// assert!(xmpp_invites::parse_datetime("28/11/2026").is_err());
+/// ```
+pub fn parse_datetime(text: &str) -> Result<i64, DateTimeError> {
+    let invalid = || DateTimeError::Invalid(text.to_owned());
+    // RFC 3339 is XEP-0082's profile of ISO 8601, but also allows a space
+    // and a lowercase 't'/'z'; XEP-0082 does not.
+    if text.len() > 64 || text.as_bytes().get(10) != Some(&b'T') || text.contains('z') {
+        return Err(invalid());
+    }
+    let dt = OffsetDateTime::parse(text, &Rfc3339).map_err(|_| invalid())?;
+    Ok(dt.to_offset(UtcOffset::UTC).unix_timestamp())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounds() {
+        assert_eq!(format_datetime(0).unwrap(), "1970-01-01T00:00:00Z");
+        assert_eq!(
+            format_datetime(-62_167_219_200).unwrap(),
+            "0000-01-01T00:00:00Z"
+        );
+        assert!(format_datetime(253_402_300_800).is_err());
+        assert!(format_datetime(i64::MAX).is_err());
+        assert!(format_datetime(i64::MIN).is_err());
+        assert_eq!(
+            format_datetime(253_402_300_799).unwrap(),
+            "9999-12-31T23:59:59Z"
+        );
+    }
+
+    #[test]
+    fn parse_forms() {
+        assert_eq!(parse_datetime("1970-01-01T00:00:00Z").unwrap(), 0);
+        assert_eq!(parse_datetime("1970-01-01T01:00:00+01:00").unwrap(), 0);
+        for bad in [
+            "",
+            "1970-01-01 00:00:00Z",
+            "1970-01-01t00:00:00Z",
+            "1970-01-01T00:00:00z",
+            "1970-01-01T25:00:00Z",
+            "1970-01-01",
+        ] {
+            assert!(parse_datetime(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,198 @@
+//! Usernames and hosts as XMPP normalises them (RFC 6122 stringprep).
+
+use std::fmt;
+
+/// The longest localpart or domainpart XMPP allows, in bytes (RFC 6122).
+const MAX_PART_BYTES: usize = 1023;
+
+/// Why a username, host or JID was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JidError {
+    /// The username is empty.
+    #[error("the username is empty")]
+    EmptyUsername,
+    /// The username fails nodeprep (it holds a space or one of `"&'/:<>@`, or
+    /// another prohibited character).
+    #[error("the username {0:?} is not a valid XMPP localpart")]
+    InvalidUsername(String),
+    /// The host is empty.
+    #[error("the host is empty")]
+    EmptyHost,
+    /// The host fails nameprep or IDNA.
+    #[error("the host {0:?} is not a valid XMPP domain")]
+    InvalidHost(String),
+    /// A part is longer than the 1023 bytes XMPP allows.
+    #[error("a JID part is longer than 1023 bytes")]
+    TooLong,
+    /// The JID has a resource (`/...`) where a bare JID was expected.
+    #[error("expected a bare JID without a resource, got {0:?}")]
+    HasResource(String),
+}
+
+/// Normalises a username with nodeprep, as a server does on registration:
+/// `Romeo` becomes `romeo`.
+///
+/// ```
+/// assert_eq!(xmpp_invites::prep_username("Romeo").unwrap(), "romeo");
+/// assert!(xmpp_invites::prep_username("romeo@home").is_err());
+/// ```
+pub fn prep_username(username: &str) -> Result<String, JidError> {
+    if username.is_empty() {
+        return Err(JidError::EmptyUsername);
+    }
+    let prepped = stringprep::nodeprep(username)
+        .map_err(|_| JidError::InvalidUsername(username.to_owned()))?;
+    if prepped.is_empty() {
+        return Err(JidError::EmptyUsername);
+    }
+    if prepped.len() > MAX_PART_BYTES {
+        return Err(JidError::TooLong);
+    }
+    Ok(prepped.into_owned())
+}
+
+/// Normalises a host with nameprep and checks that it converts to IDNA
+/// A-labels. The result keeps Unicode (`münchen.example`), as Prosody's
+/// configured hosts do; [`host_to_ascii`] gives the form for URIs.
+///
+/// ```
+/// assert_eq!(xmpp_invites::prep_host("Example.COM").unwrap(), "example.com");
+/// assert!(xmpp_invites::prep_host("exa mple.com").is_err());
+/// ```
+pub fn prep_host(host: &str) -> Result<String, JidError> {
+    if host.is_empty() {
+        return Err(JidError::EmptyHost);
+    }
+    let prepped = stringprep::nameprep(host).map_err(|_| JidError::InvalidHost(host.to_owned()))?;
+    let prepped = prepped.strip_suffix('.').unwrap_or(&prepped);
+    if prepped.is_empty() {
+        return Err(JidError::EmptyHost);
+    }
+    if prepped.len() > MAX_PART_BYTES {
+        return Err(JidError::TooLong);
+    }
+    host_to_ascii(prepped)?;
+    Ok(prepped.to_owned())
+}
+
+/// The host as IDNA A-labels (`münchen.example` → `xn--mnchen-3ya.example`),
+/// the only form RFC 5122 URIs should carry.
+///
+/// ```
+/// assert_eq!(
+///     xmpp_invites::host_to_ascii("münchen.example").unwrap(),
+///     "xn--mnchen-3ya.example"
+/// );
+/// ```
+pub fn host_to_ascii(host: &str) -> Result<String, JidError> {
+    if host.is_empty() {
+        return Err(JidError::EmptyHost);
+    }
+    let ascii =
+        idna::domain_to_ascii_strict(host).map_err(|_| JidError::InvalidHost(host.to_owned()))?;
+    if ascii.is_empty() || ascii.len() > MAX_PART_BYTES {
+        return Err(JidError::InvalidHost(host.to_owned()));
+    }
+    Ok(ascii)
+}
+
+/// A normalised bare JID, `user@host` or `host`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct BareJid {
+    local: Option<String>,
+    domain: String,
+}
+
+impl BareJid {
+    /// Builds a JID from an optional username and a host, normalising both.
+    pub fn new(username: Option<&str>, host: &str) -> Result<Self, JidError> {
+        Ok(Self {
+            local: username.map(prep_username).transpose()?,
+            domain: prep_host(host)?,
+        })
+    }
+
+    /// Parses `user@host` or `host`; a resource is refused.
+    ///
+    /// ```
+    /// let jid = xmpp_invites::BareJid::parse("Juliet@Example.com").unwrap();
+    /// assert_eq!(jid.to_string(), "juliet@example.com");
+    /// assert_eq!(jid.username(), Some("juliet"));
+    /// ```
+    pub fn parse(jid: &str) -> Result<Self, JidError> {
+        if jid.contains('/') {
+            return Err(JidError::HasResource(jid.to_owned()));
+        }
+        match jid.rsplit_once('@') {
+            Some((local, domain)) => Self::new(Some(local), domain),
+            None => Self::new(None, jid),
+        }
+    }
+
+    /// The normalised username, if any.
+    pub fn username(&self) -> Option<&str> {
+        self.local.as_deref()
+    }
+
+    /// The normalised host (Unicode form).
+    pub fn host(&self) -> &str {
+        &self.domain
+    }
+}
+
+impl fmt::Display for BareJid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.local {
+            Some(local) => write!(f, "{local}@{}", self.domain),
+            None => f.write_str(&self.domain),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames_are_nodeprepped() {
+        assert_eq!(prep_username("ROMEO").unwrap(), "romeo");
+        assert_eq!(prep_username("jürgen").unwrap(), "jürgen");
+        assert_eq!(prep_username("a?b").unwrap(), "a?b");
+        assert_eq!(prep_username("100%").unwrap(), "100%");
+        for bad in [
+            "a b", "a@b", "a/b", "a:b", "a<b", "a>b", "a'b", "a\"b", "a&b",
+        ] {
+            assert_eq!(
+                prep_username(bad),
+                Err(JidError::InvalidUsername(bad.into())),
+                "{bad}"
+            );
+        }
+        assert_eq!(prep_username(""), Err(JidError::EmptyUsername));
+        assert_eq!(prep_username(&"a".repeat(1024)), Err(JidError::TooLong));
+    }
+
+    #[test]
+    fn hosts_are_nameprepped_and_idna_checked() {
+        assert_eq!(prep_host("MÜNCHEN.example").unwrap(), "münchen.example");
+        assert_eq!(prep_host("example.com.").unwrap(), "example.com");
+        assert_eq!(prep_host(""), Err(JidError::EmptyHost));
+        assert!(prep_host("a..b").is_err());
+        assert!(prep_host("under_score.example").is_err());
+        assert_eq!(
+            host_to_ascii("bücher.example").unwrap(),
+            "xn--bcher-kva.example"
+        );
+    }
+
+    #[test]
+    fn bare_jids() {
+        let jid = BareJid::parse("example.com").unwrap();
+        assert_eq!(jid.username(), None);
+        assert_eq!(
+            BareJid::parse("a@b/c"),
+            Err(JidError::HasResource("a@b/c".into()))
+        );
+        assert!(BareJid::parse("@example.com").is_err());
+    }
+}

@@ -1,0 +1,161 @@
+//! Landing-page links: Prosody's `invites_page` template and type filter, and
+//! the easy-xmpp-invitation fragment form.
+
+use serde_json::{Value, json};
+
+use crate::kind::{InviteType, UnknownInviteType};
+use crate::record::InviteRecord;
+use crate::template::{Renderer, TemplateError};
+use crate::uri::{InviteUri, UriError};
+
+/// A configured landing page: the `invites_page` template and the
+/// `invites_page_supports` set of invite types that get one.
+///
+/// ```
+/// use xmpp_invites::{InviteRecord, LandingPage};
+/// let page = LandingPage::new("https://example.com/invite?{invite.token}");
+/// let record = InviteRecord::from_json(r#"{"type":"register","jid":"example.com",
+///   "token":"Xb9sT2vR7qLm4KpZ8wYd1eFg","allow_registration":true,"uri":"xmpp:example.com?register;preauth=Xb9sT2vR7qLm4KpZ8wYd1eFg",
+///   "created_at":0,"expires":604800}"#).unwrap();
+/// assert_eq!(
+///     page.link("example.com", &record).unwrap().as_deref(),
+///     Some("https://example.com/invite?Xb9sT2vR7qLm4KpZ8wYd1eFg")
+/// );
+/// ```
+#[derive(Debug, Clone)]
+pub struct LandingPage {
+    template: String,
+    supports: Vec<&'static str>,
+    renderer: Renderer,
+}
+
+impl LandingPage {
+    /// A landing page for account, contact-only and account-and-contact
+    /// invites. Prosody's default set names `contact` where its code says
+    /// `contact-only`, so contact-only invites there never get a page; here
+    /// they do. Password resets get none unless asked for.
+    pub fn new(template: impl Into<String>) -> Self {
+        Self {
+            template: template.into(),
+            supports: vec!["account", "contact-only", "account-and-contact"],
+            renderer: Renderer::url(),
+        }
+    }
+
+    /// Replaces the supported types.
+    pub fn with_supports(mut self, types: impl IntoIterator<Item = InviteType>) -> Self {
+        self.supports = Vec::new();
+        for t in types {
+            if !self.supports.contains(&t.page_type()) {
+                self.supports.push(t.page_type());
+            }
+        }
+        self
+    }
+
+    /// Replaces the supported types from `invites_page_supports` names
+    /// (`account`, `password-reset`, `contact-only` or its alias `contact`,
+    /// `account-and-contact`).
+    pub fn with_supported_names<S: AsRef<str>>(
+        self,
+        names: impl IntoIterator<Item = S>,
+    ) -> Result<Self, UnknownInviteType> {
+        let types = names
+            .into_iter()
+            .map(|n| n.as_ref().parse::<InviteType>())
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(self.with_supports(types))
+    }
+
+    /// The template.
+    pub fn template(&self) -> &str {
+        &self.template
+    }
+
+    /// Whether invites of type `t` get a landing page.
+    pub fn supports(&self, t: InviteType) -> bool {
+        self.supports.contains(&t.page_type())
+    }
+
+    /// The landing link for `record` on `host`, or `None` when its type is
+    /// not supported. The template sees `host` and `invite` (the record
+    /// without `landing_page`), as in Prosody.
+    pub fn link(&self, host: &str, record: &InviteRecord) -> Result<Option<String>, TemplateError> {
+        if !self.supports(record.invite_type()) {
+            return Ok(None);
+        }
+        let mut invite = record.to_value();
+        if let Value::Object(map) = &mut invite {
+            map.remove("landing_page");
+        }
+        let values = json!({ "host": host, "invite": invite });
+        self.renderer.render(&self.template, &values).map(Some)
+    }
+}
+
+/// An easy-xmpp-invitation link: `base` + `#` + the URI without `xmpp:`, its
+/// JID parts percent-encoded.
+///
+/// ```
+/// use xmpp_invites::{fragment_link, BareJid, InviteAction, InviteUri, Token};
+/// let uri = InviteUri::new(BareJid::parse("a?b@example.com").unwrap(), InviteAction::Roster,
+///     &Token::parse("Xb9sT2vR7qLm4KpZ8wYd1eFg").unwrap(), true);
+/// assert_eq!(
+///     fragment_link("https://invite.example/", &uri).unwrap(),
+///     "https://invite.example/#a%3Fb@example.com?roster;preauth=Xb9sT2vR7qLm4KpZ8wYd1eFg;ibr=y"
+/// );
+/// ```
+pub fn fragment_link(base: &str, uri: &InviteUri) -> Result<String, UriError> {
+    let base = base.split_once('#').map_or(base, |(b, _)| b);
+    Ok(format!("{base}#{}", uri.to_uri_without_scheme()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(json: &str) -> InviteRecord {
+        InviteRecord::from_json(json).unwrap()
+    }
+
+    #[test]
+    fn type_filter() {
+        let reset = record(
+            r#"{"type":"register","jid":"romeo@example.com","token":"T","allow_registration":true,"additional_data":{"allow_reset":"romeo"},"uri":"u","expires":1}"#,
+        );
+        let contact = record(
+            r#"{"type":"roster","jid":"romeo@example.com","token":"T","uri":"xmpp:romeo@example.com?roster;preauth=T","expires":1}"#,
+        );
+        let page =
+            LandingPage::new("https://{host}/{invite.type}/{invite.token}?{invite.uri|noscheme!}");
+        assert_eq!(page.link("example.com", &reset).unwrap(), None);
+        assert_eq!(
+            page.link("example.com", &contact).unwrap().as_deref(),
+            Some("https://example.com/roster/T?romeo@example.com?roster;preauth=T")
+        );
+        let upstream_default = LandingPage::new("x")
+            .with_supported_names(["account", "contact", "account-and-contact"])
+            .unwrap();
+        assert!(upstream_default.supports(InviteType::ContactOnly));
+        assert!(upstream_default.supports(InviteType::Group));
+        assert!(!upstream_default.supports(InviteType::PasswordReset));
+        assert!(
+            LandingPage::new("x")
+                .with_supported_names(["acount"])
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn landing_page_key_is_not_visible() {
+        let mut r = record(
+            r#"{"type":"register","jid":"example.com","token":"T","allow_registration":true,"uri":"u","expires":1}"#,
+        );
+        r.landing_page = Some("old".into());
+        let page = LandingPage::new("{invite.landing_page?none}");
+        assert_eq!(
+            page.link("example.com", &r).unwrap().as_deref(),
+            Some("none")
+        );
+    }
+}

@@ -1,0 +1,578 @@
+//! Prosody's template language (`util.interpolation`), as landing-page
+//! templates such as `https://example.com/invite?{invite.token}` use it.
+//!
+//! Blocks are balanced `{...}` pairs. `{name}` is replaced by the value,
+//! escaped; `{name!}` unescaped; `{a.b}` looks into tables; `{name|filter}`
+//! applies filters; `{name?sub}` renders `sub` when the value is false or
+//! missing; `{name&sub}` when it is set; `{name~sub}` when it is not;
+//! `{list#sub}` and `{map%sub}` render `sub` for each entry with `{idx}` and
+//! `{item}`. A block naming a missing value is left as it is, as Lua's
+//! `gsub` keeps a match its function returns nothing for.
+//!
+//! Values are JSON values: `null` is Lua's nil, arrays are sequences
+//! (`{idx}` counts from 1), objects are tables, iterated in key order. Two
+//! choices where Lua has no useful answer: a table printed as text gives the
+//! empty string (Lua prints an address), and a filter leaves booleans and
+//! tables alone (Lua raises an error).
+
+use serde_json::Value;
+
+/// How deeply blocks may nest (`{a&{b&{c}}}` nests 3 deep).
+pub const MAX_TEMPLATE_DEPTH: usize = 32;
+/// The most text one render may produce.
+pub const MAX_RENDERED_LEN: usize = 1 << 20;
+
+/// A filter: text in, text out.
+pub type Filter = fn(&str) -> String;
+
+/// Why a template could not be rendered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TemplateError {
+    /// Blocks nest deeper than [`MAX_TEMPLATE_DEPTH`].
+    #[error("template blocks nest deeper than {MAX_TEMPLATE_DEPTH}")]
+    TooDeep,
+    /// The output would exceed [`MAX_RENDERED_LEN`] bytes.
+    #[error("the rendered template would exceed {MAX_RENDERED_LEN} bytes")]
+    TooLarge,
+}
+
+/// A renderer: an escape function and named filters, like the result of
+/// Prosody's `util.interpolation.new("%b{}", escape, filters)`.
+#[derive(Clone)]
+pub struct Renderer {
+    escape: Filter,
+    filters: Vec<(String, Filter)>,
+}
+
+impl std::fmt::Debug for Renderer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Renderer")
+            .field(
+                "filters",
+                &self.filters.iter().map(|(n, _)| n).collect::<Vec<_>>(),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+/// Prosody's `util.http.urlencode`: every byte but `A-Z a-z 0-9 . ~ _ -`
+/// becomes `%xx` in lowercase hex.
+///
+/// ```
+/// assert_eq!(xmpp_invites::url_escape("a b/é"), "a%20b%2f%c3%a9");
+/// ```
+pub fn url_escape(s: &str) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'~' | b'_' | b'-') {
+            out.push(char::from(b));
+        } else {
+            out.push('%');
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 15)]));
+        }
+    }
+    out
+}
+
+/// Prosody's `util.stanza.xml_escape`: `& < > ' "` as entities.
+///
+/// ```
+/// assert_eq!(xmpp_invites::xml_escape("<a href='x'>&</a>"), "&lt;a href=&apos;x&apos;&gt;&amp;&lt;/a&gt;");
+/// ```
+pub fn xml_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\'' => out.push_str("&apos;"),
+            '"' => out.push_str("&quot;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The `noscheme` filter: drops a leading `scheme:` (`xmpp:a@b` → `a@b`).
+///
+/// ```
+/// assert_eq!(xmpp_invites::strip_scheme("xmpp:a@b?roster"), "a@b?roster");
+/// assert_eq!(xmpp_invites::strip_scheme(":x"), ":x");
+/// ```
+pub fn strip_scheme(s: &str) -> String {
+    match s.find(':') {
+        Some(i) if i > 0 => s[i + 1..].to_owned(),
+        _ => s.to_owned(),
+    }
+}
+
+impl Renderer {
+    /// A renderer with an escape function and no filters.
+    pub fn new(escape: Filter) -> Self {
+        Self {
+            escape,
+            filters: Vec::new(),
+        }
+    }
+
+    /// The renderer Prosody uses for invite URLs: URL escaping, with the
+    /// `urlescape` and `noscheme` filters.
+    pub fn url() -> Self {
+        Self::new(url_escape)
+            .with_filter("urlescape", url_escape)
+            .with_filter("noscheme", strip_scheme)
+    }
+
+    /// A renderer for HTML: XML escaping, with the `urlescape`, `noscheme`
+    /// and `lower` filters.
+    pub fn html() -> Self {
+        Self::new(xml_escape)
+            .with_filter("urlescape", url_escape)
+            .with_filter("noscheme", strip_scheme)
+            .with_filter("lower", str::to_lowercase)
+    }
+
+    /// Adds (or replaces) a filter.
+    pub fn with_filter(mut self, name: &str, filter: Filter) -> Self {
+        self.filters.retain(|(n, _)| n != name);
+        self.filters.push((name.to_owned(), filter));
+        self
+    }
+
+    /// Renders `template` with `values` (normally a JSON object).
+    ///
+    /// ```
+    /// use serde_json::json;
+    /// let r = xmpp_invites::Renderer::url();
+    /// let values = json!({"host": "example.com", "invite": {"token": "a/b", "uri": "xmpp:example.com"}});
+    /// assert_eq!(
+    ///     r.render("https://{host}/i?{invite.token}#{invite.uri|noscheme!}{missing}", &values).unwrap(),
+    ///     "https://example.com/i?a%2fb#example.com{missing}"
+    /// );
+    /// ```
+    pub fn render(&self, template: &str, values: &Value) -> Result<String, TemplateError> {
+        let mut out = String::with_capacity(template.len());
+        self.render_into(&mut out, template, &Scope::Root(values), 0)?;
+        Ok(out)
+    }
+
+    fn render_into(
+        &self,
+        out: &mut String,
+        template: &str,
+        scope: &Scope<'_>,
+        depth: usize,
+    ) -> Result<(), TemplateError> {
+        if depth > MAX_TEMPLATE_DEPTH {
+            return Err(TemplateError::TooDeep);
+        }
+        let bytes = template.as_bytes();
+        let mut i = 0;
+        let mut copied = 0;
+        while i < bytes.len() {
+            if bytes[i] != b'{' {
+                i += 1;
+                continue;
+            }
+            let Some(end) = balanced_end(bytes, i) else {
+                i += 1;
+                continue;
+            };
+            out.push_str(&template[copied..i]);
+            let block = &template[i + 1..end];
+            let before = out.len();
+            if !self.block(out, block, scope, depth)? {
+                out.truncate(before);
+                out.push_str(&template[i..=end]);
+            }
+            i = end + 1;
+            copied = i;
+            if out.len() > MAX_RENDERED_LEN {
+                return Err(TemplateError::TooLarge);
+            }
+        }
+        out.push_str(&template[copied..]);
+        if out.len() > MAX_RENDERED_LEN {
+            return Err(TemplateError::TooLarge);
+        }
+        Ok(())
+    }
+
+    /// Renders one block into `out`; false keeps the block as written.
+    fn block(
+        &self,
+        out: &mut String,
+        block: &str,
+        scope: &Scope<'_>,
+        depth: usize,
+    ) -> Result<bool, TemplateError> {
+        let Some((name, mut raw, mut opt, mut rest)) = split_name(block) else {
+            return Ok(false);
+        };
+        let mut value = Cow::from_lookup(scope, name);
+        while opt == Some('|') {
+            match split_name(rest) {
+                Some((filter, r, o, after)) => {
+                    if let Some(f) = self
+                        .filters
+                        .iter()
+                        .find(|(n, _)| n == filter)
+                        .map(|(_, f)| f)
+                    {
+                        value = value.filtered(*f);
+                    }
+                    (raw, opt, rest) = (r, o, after);
+                }
+                None => {
+                    (raw, opt) = (false, None);
+                }
+            }
+        }
+        let truthy = value.truthy();
+        match opt {
+            Some('#' | '%') => {
+                let entries: Vec<(Value, &Value)> = match (opt, value.get()) {
+                    (Some('#'), Some(Value::Array(items)))
+                    | (Some('%'), Some(Value::Array(items))) => items
+                        .iter()
+                        .enumerate()
+                        // Lua's ipairs stops at the first nil.
+                        .take_while(|(_, v)| opt == Some('%') || !v.is_null())
+                        .filter(|(_, v)| !v.is_null())
+                        .map(|(i, v)| (Value::from(i + 1), v))
+                        .collect(),
+                    (Some('%'), Some(Value::Object(map))) => map
+                        .iter()
+                        .filter(|(_, v)| !v.is_null())
+                        .map(|(k, v)| (Value::from(k.as_str()), v))
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                for (idx, item) in &entries {
+                    let sub = Scope::Loop {
+                        idx,
+                        item,
+                        parent: scope,
+                    };
+                    self.render_into(out, rest, &sub, depth + 1)?;
+                    if out.len() > MAX_RENDERED_LEN {
+                        return Err(TemplateError::TooLarge);
+                    }
+                }
+                Ok(true)
+            }
+            Some('&') => {
+                if truthy {
+                    self.render_into(out, rest, scope, depth + 1)?;
+                }
+                Ok(true)
+            }
+            Some('~') => {
+                if !truthy {
+                    self.render_into(out, rest, scope, depth + 1)?;
+                }
+                Ok(true)
+            }
+            Some('?') if !truthy => {
+                self.render_into(out, rest, scope, depth + 1)?;
+                Ok(true)
+            }
+            _ => match value.to_text() {
+                Some(text) if raw => {
+                    out.push_str(&text);
+                    Ok(true)
+                }
+                Some(text) => {
+                    out.push_str(&(self.escape)(&text));
+                    Ok(true)
+                }
+                None => Ok(false),
+            },
+        }
+    }
+}
+
+/// The index of the `}` that balances the `{` at `start` (Lua's `%b{}`).
+fn balanced_end(bytes: &[u8], start: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    for (j, &b) in bytes.iter().enumerate().skip(start) {
+        match b {
+            b'{' => depth += 1,
+            b'}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(j);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// `^([%a_][%w_.]*)(!?)(%p?)()`: the name, the raw flag, the option
+/// punctuation and what follows it.
+fn split_name(s: &str) -> Option<(&str, bool, Option<char>, &str)> {
+    let b = s.as_bytes();
+    if !b
+        .first()
+        .is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_')
+    {
+        return None;
+    }
+    let name_end = b
+        .iter()
+        .position(|c| !(c.is_ascii_alphanumeric() || *c == b'_' || *c == b'.'))
+        .unwrap_or(b.len());
+    let mut i = name_end;
+    let raw = b.get(i) == Some(&b'!');
+    if raw {
+        i += 1;
+    }
+    let opt = b
+        .get(i)
+        .filter(|c| c.is_ascii_punctuation())
+        .map(|c| char::from(*c));
+    if opt.is_some() {
+        i += 1;
+    }
+    Some((&s[..name_end], raw, opt, &s[i..]))
+}
+
+/// Lua's `subvalues` with `__index = values`: loop variables over the outer
+/// scope.
+enum Scope<'a> {
+    Root(&'a Value),
+    Loop {
+        idx: &'a Value,
+        item: &'a Value,
+        parent: &'a Scope<'a>,
+    },
+}
+
+impl<'a> Scope<'a> {
+    fn get(&self, key: &str) -> Option<&'a Value> {
+        match self {
+            Scope::Root(v) => v.as_object()?.get(key).filter(|v| !v.is_null()),
+            Scope::Loop { idx, item, parent } => match key {
+                "idx" => Some(idx),
+                "item" => Some(item),
+                _ => parent.get(key),
+            },
+        }
+    }
+}
+
+/// A looked-up value, possibly replaced by a filter's output.
+enum Cow<'a> {
+    Missing,
+    Borrowed(&'a Value),
+    Owned(Value),
+}
+
+fn truthy(v: &Value) -> bool {
+    !matches!(v, Value::Null | Value::Bool(false))
+}
+
+impl<'a> Cow<'a> {
+    fn from_lookup(scope: &Scope<'a>, name: &str) -> Self {
+        let direct = scope.get(name);
+        if direct.is_some_and(truthy) || name[1..].find('.').is_none() {
+            return direct.map_or(Cow::Missing, Cow::Borrowed);
+        }
+        let mut words = name.split('.').filter(|w| !w.is_empty());
+        let mut value = words.next().and_then(|w| scope.get(w));
+        for word in words {
+            match value {
+                Some(v) if truthy(v) => value = v.as_object().and_then(|m| m.get(word)),
+                _ => break,
+            }
+        }
+        value
+            .filter(|v| !v.is_null())
+            .map_or(Cow::Missing, Cow::Borrowed)
+    }
+
+    fn get(&self) -> Option<&Value> {
+        match self {
+            Cow::Missing => None,
+            Cow::Borrowed(v) => Some(v),
+            Cow::Owned(v) => Some(v),
+        }
+    }
+
+    fn truthy(&self) -> bool {
+        self.get().is_some_and(truthy)
+    }
+
+    fn filtered(self, f: Filter) -> Self {
+        match self.get() {
+            Some(Value::String(s)) => Cow::Owned(Value::String(f(s))),
+            Some(n @ Value::Number(_)) => Cow::Owned(Value::String(f(&lua_number(n)))),
+            _ => self,
+        }
+    }
+
+    fn to_text(&self) -> Option<String> {
+        Some(match self.get()? {
+            Value::String(s) => s.clone(),
+            Value::Bool(b) => b.to_string(),
+            n @ Value::Number(_) => lua_number(n),
+            Value::Array(_) | Value::Object(_) => String::new(),
+            Value::Null => return None,
+        })
+    }
+}
+
+/// A number as Lua 5.4's `tostring` writes it: integers plainly, floats with
+/// `%.14g` and a `.0` when that looks integral.
+fn lua_number(n: &Value) -> String {
+    if let Some(i) = n.as_i64() {
+        return i.to_string();
+    }
+    if let Some(u) = n.as_u64() {
+        // Lua has no unsigned integers; JSON numbers above i64 are floats.
+        return format_g14(u as f64);
+    }
+    format_g14(n.as_f64().unwrap_or(0.0))
+}
+
+fn format_g14(f: f64) -> String {
+    if f.is_nan() {
+        return if f.is_sign_negative() { "-nan" } else { "nan" }.into();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { "inf" } else { "-inf" }.into();
+    }
+    if f == 0.0 {
+        return if f.is_sign_negative() { "-0.0" } else { "0.0" }.into();
+    }
+    let exp = f.abs().log10().floor() as i32;
+    let s = if !(-4..14).contains(&exp) {
+        let s = format!("{f:.13e}");
+        let (mant, e) = s.split_once('e').unwrap_or((&s, "0"));
+        let mant = trim_zeros(mant);
+        let e: i32 = e.parse().unwrap_or(0);
+        format!("{mant}e{}{:02}", if e < 0 { '-' } else { '+' }, e.abs())
+    } else {
+        let decimals = usize::try_from(13 - exp).unwrap_or(0);
+        trim_zeros(&format!("{f:.decimals$}")).to_owned()
+    };
+    if s.bytes().all(|b| b.is_ascii_digit() || b == b'-') {
+        format!("{s}.0")
+    } else {
+        s
+    }
+}
+
+fn trim_zeros(s: &str) -> &str {
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn url(t: &str, v: &Value) -> String {
+        Renderer::url().render(t, v).unwrap()
+    }
+
+    #[test]
+    fn substitution_and_escaping() {
+        let v =
+            json!({"a": "x y", "n": 3, "f": 1.5, "big": 1e20, "t": true, "no": false, "tbl": {}});
+        assert_eq!(
+            url("{a}|{a!}|{n}|{f}|{big}|{t}|{no}|{tbl}|", &v),
+            "x%20y|x y|3|1.5|1e%2b20|true|false||"
+        );
+        assert_eq!(url("{missing}{}{1abc}{ a}", &v), "{missing}{}{1abc}{ a}");
+        assert_eq!(url("{a", &v), "{a");
+        assert_eq!(url("}{a}{", &v), "}x%20y{");
+    }
+
+    #[test]
+    fn conditionals() {
+        let v = json!({"yes": "1", "no": false, "nil": null});
+        assert_eq!(
+            url("{yes?alt}{no?alt}{nil?alt}{missing?alt}", &v),
+            "1altaltalt"
+        );
+        assert_eq!(url("{yes&[{yes}]}{no&x}{missing&x}", &v), "[1]");
+        assert_eq!(url("{yes~x}{no~y}{missing~z}", &v), "yz");
+    }
+
+    #[test]
+    fn loops() {
+        let v = json!({"l": ["a", "b"], "m": {"k1": "v1", "k2": "v2"}, "s": "str", "p": "P"});
+        assert_eq!(url("{l#{idx}={item}{p};}", &v), "1=aP;2=bP;");
+        assert_eq!(url("{m%{idx}={item};}", &v), "k1=v1;k2=v2;");
+        assert_eq!(url("{s#x}{missing#x}{m#x}", &v), "");
+        let nested = json!({"l": [{"name": "a b"}]});
+        assert_eq!(url("{l#{item.name}}", &nested), "a%20b");
+    }
+
+    #[test]
+    fn dotted_names() {
+        let v = json!({"a.b": "direct", "x": {"y": {"z": "deep"}}, "s": "str"});
+        assert_eq!(
+            url("{a.b}|{x.y.z}|{x.q}|{s.len}|{x..y.z}", &v),
+            "direct|deep|{x.q}|{s.len}|deep"
+        );
+    }
+
+    #[test]
+    fn filters() {
+        let v = json!({"u": "xmpp:a@b?roster;preauth=x", "n": 5});
+        assert_eq!(url("{u|noscheme!}", &v), "a@b?roster;preauth=x");
+        assert_eq!(url("{u|noscheme}", &v), "a%40b%3froster%3bpreauth%3dx");
+        assert_eq!(url("{u|unknown!}", &v), "xmpp:a@b?roster;preauth=x");
+        assert_eq!(
+            url("{u|noscheme|urlescape!}", &v),
+            "a%40b%3froster%3bpreauth%3dx"
+        );
+        assert_eq!(url("{n|urlescape}", &v), "5");
+        assert_eq!(url("{u|}", &v), "xmpp%3aa%40b%3froster%3bpreauth%3dx");
+        let h = Renderer::html()
+            .render("<{u|lower}>", &json!({"u": "A&B"}))
+            .unwrap();
+        assert_eq!(h, "<a&amp;b>");
+    }
+
+    #[test]
+    fn limits() {
+        let deep = format!("{}{}", "{a&".repeat(100), "}".repeat(100));
+        assert_eq!(
+            Renderer::url().render(&deep, &json!({"a": 1})),
+            Err(TemplateError::TooDeep)
+        );
+        let v = json!({"l": vec![1; 64]});
+        let bomb = "{l#{l#{l#{l#{l#xxxxxxxxxxxxxxxx}}}}}";
+        assert_eq!(
+            Renderer::url().render(bomb, &v),
+            Err(TemplateError::TooLarge)
+        );
+    }
+
+    #[test]
+    fn lua_numbers() {
+        for (f, s) in [
+            (0.1, "0.1"),
+            (100.0, "100.0"),
+            (-2.5, "-2.5"),
+            (1e15, "1e+15"),
+            (1.0e-5, "1e-05"),
+            (123456.789, "123456.789"),
+            (1.0 / 3.0, "0.33333333333333"),
+        ] {
+            assert_eq!(format_g14(f), s, "{f}");
+        }
+    }
+}
