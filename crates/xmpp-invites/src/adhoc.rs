@@ -186,6 +186,19 @@ pub enum FormError {
     Jid(#[from] JidError),
 }
 
+impl FormError {
+    /// A stable, machine-readable name for this error (kebab-case), the
+    /// same in the C and Lua bindings.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Missing(_) => "missing-field",
+            Self::Duplicate(_) => "duplicate-field",
+            Self::NotBoolean { .. } => "not-boolean",
+            Self::Jid(e) => e.code(),
+        }
+    }
+}
+
 /// A submitted create-account form.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CreateAccountRequest {

@@ -38,6 +38,22 @@ pub enum CreateError {
     Conflict(&'static str),
 }
 
+impl CreateError {
+    /// A stable, machine-readable name for this error (kebab-case), the
+    /// same in the C and Lua bindings.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Jid(e) => e.code(),
+            Self::Token(e) => e.code(),
+            Self::Period(e) => e.code(),
+            Self::Uri(e) => e.code(),
+            Self::Template(e) => e.code(),
+            Self::ZeroUses => "zero-uses",
+            Self::Conflict(_) => "conflicting-options",
+        }
+    }
+}
+
 /// An invite to create: kind, host and options. Errors surface in
 /// [`NewInvite::create`].
 ///

@@ -16,6 +16,17 @@ pub enum DateTimeError {
     Invalid(String),
 }
 
+impl DateTimeError {
+    /// A stable, machine-readable name for this error (kebab-case), the
+    /// same in the C and Lua bindings.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::OutOfRange(_) => "datetime-out-of-range",
+            Self::Invalid(_) => "invalid-datetime",
+        }
+    }
+}
+
 /// Formats Unix seconds as an XEP-0082 UTC date-time, as Prosody's
 /// `util.datetime.datetime` does.
 ///

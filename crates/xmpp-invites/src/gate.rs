@@ -81,6 +81,23 @@ pub enum GateError {
 }
 
 impl GateError {
+    /// A stable, machine-readable name for this error (kebab-case), the
+    /// same in the C and Lua bindings.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InviteOnly => "invite-only",
+            Self::InvalidUsername(_) => "invalid-username",
+            Self::UsernameMismatch { .. } => "username-mismatch",
+            Self::ResetUsernameMismatch => "reset-username-mismatch",
+            Self::ResetWithoutAccount => "reset-without-account",
+            Self::AccountExists => "account-exists",
+            Self::Reserved => "username-reserved",
+            Self::NotForRegistration => "not-for-registration",
+        }
+    }
+}
+
+impl GateError {
     /// The XMPP error condition to answer with: `conflict` for an existing
     /// account, `not-allowed` for a reserved name, `not-acceptable` otherwise.
     pub fn condition(&self) -> &'static str {

@@ -29,6 +29,21 @@ pub enum JidError {
     HasResource(String),
 }
 
+impl JidError {
+    /// A stable, machine-readable name for this error (kebab-case), the
+    /// same in the C and Lua bindings.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::EmptyUsername => "empty-username",
+            Self::InvalidUsername(_) => "invalid-username",
+            Self::EmptyHost => "empty-host",
+            Self::InvalidHost(_) => "invalid-host",
+            Self::TooLong => "jid-too-long",
+            Self::HasResource(_) => "jid-has-resource",
+        }
+    }
+}
+
 /// Normalises a username with nodeprep, as a server does on registration:
 /// `Romeo` becomes `romeo`.
 ///

@@ -67,7 +67,7 @@ pub use jid::{BareJid, JidError, host_to_ascii, prep_host, prep_username};
 pub use kind::{InviteKind, InviteType, UnknownInviteType};
 pub use landing::{LandingPage, fragment_link};
 pub use period::{NEVER_EXPIRES, Period, PeriodError};
-pub use policy::{ADMIN_ROLE, Decision, Policy, Reason, Requester};
+pub use policy::{ADMIN_ROLE, ContactInvite, Decision, Policy, Reason, Requester};
 pub use quota::{ChainLimit, IssuedInvite, QuotaError, Quotas, reserved_by};
 pub use record::{AdditionalData, ContactRecord, InviteAction, InviteRecord, RecordError, Roles};
 pub use template::{
@@ -77,6 +77,11 @@ pub use template::{
 pub use token::{MAX_TOKEN_LEN, MIN_TOKEN_LEN, Token, TokenError, TokenFormat};
 pub use uri::{InviteUri, MAX_URI_LEN, UriError, UriQuery, XmppUri};
 pub use validate::{Redemption, Stored, ValidInvite, ValidateError, validate};
+
+/// The README's example, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;
 
 // Re-exported so hosts name the same trait versions as the crate.
 pub use rand_core;

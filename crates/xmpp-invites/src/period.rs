@@ -72,6 +72,20 @@ pub enum PeriodError {
     Overflow(String),
 }
 
+impl PeriodError {
+    /// A stable, machine-readable name for this error (kebab-case), the
+    /// same in the C and Lua bindings.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Empty => "empty-period",
+            Self::Ambiguous { .. } => "ambiguous-period",
+            Self::UnknownUnit { .. } => "unknown-unit",
+            Self::Invalid(_) => "invalid-period",
+            Self::Overflow(_) => "period-overflow",
+        }
+    }
+}
+
 impl Period {
     /// Seven days, the default invite TTL.
     pub const WEEK: Self = Self::Seconds(604_800);

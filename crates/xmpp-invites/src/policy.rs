@@ -127,22 +127,30 @@ impl Policy {
     /// account-and-contact invite (`ibr=y`) when they may invite new users,
     /// else contact-only; or the refusal when they may not create contact
     /// invites at all.
-    pub fn contact_invite(
-        &self,
-        requester: &Requester,
-    ) -> Result<(InviteType, Decision), Decision> {
+    pub fn contact_invite(&self, requester: &Requester) -> Result<ContactInvite, Decision> {
         let contact = self.decide(requester, InviteType::ContactOnly);
         if !contact.allowed {
             return Err(contact);
         }
-        let ibr = self.may_invite_new_users(requester);
-        let t = if ibr.allowed {
-            InviteType::AccountAndContact
-        } else {
-            InviteType::ContactOnly
-        };
-        Ok((t, ibr))
+        let registration = self.may_invite_new_users(requester);
+        Ok(ContactInvite {
+            invite_type: if registration.allowed {
+                InviteType::AccountAndContact
+            } else {
+                InviteType::ContactOnly
+            },
+            registration,
+        })
     }
+}
+
+/// What the contact invite command creates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContactInvite {
+    /// Contact-only, or account-and-contact (`ibr=y`).
+    pub invite_type: InviteType,
+    /// Why the invite does or does not allow registration.
+    pub registration: Decision,
 }
 
 /// Who asks for an invite.
@@ -298,9 +306,12 @@ mod tests {
         let p = Policy::invites_adhoc("example.com");
         let alice = user("alice@example.com");
         let admin = user("admin@example.com").with_roles([ADMIN_ROLE]);
-        assert_eq!(p.contact_invite(&alice).unwrap().0, InviteType::ContactOnly);
         assert_eq!(
-            p.contact_invite(&admin).unwrap().0,
+            p.contact_invite(&alice).unwrap().invite_type,
+            InviteType::ContactOnly
+        );
+        assert_eq!(
+            p.contact_invite(&admin).unwrap().invite_type,
             InviteType::AccountAndContact
         );
         for t in [
@@ -328,9 +339,9 @@ mod tests {
     #[test]
     fn easy_invite_defaults() {
         let p = Policy::easy_invite("example.com");
-        let (t, why) = p.contact_invite(&user("alice@example.com")).unwrap();
-        assert_eq!(t, InviteType::AccountAndContact);
-        assert_eq!(why.reason, Reason::AllowUserInvites(true));
+        let c = p.contact_invite(&user("alice@example.com")).unwrap();
+        assert_eq!(c.invite_type, InviteType::AccountAndContact);
+        assert_eq!(c.registration.reason, Reason::AllowUserInvites(true));
     }
 
     #[test]
@@ -350,7 +361,10 @@ mod tests {
         let d = p.may_invite_new_users(&guest);
         assert!(!d.allowed);
         assert_eq!(d.reason.code(), "role-denied");
-        assert_eq!(p.contact_invite(&guest).unwrap().0, InviteType::ContactOnly);
+        assert_eq!(
+            p.contact_invite(&guest).unwrap().invite_type,
+            InviteType::ContactOnly
+        );
     }
 
     #[test]

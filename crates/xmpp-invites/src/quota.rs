@@ -73,6 +73,18 @@ pub enum QuotaError {
     },
 }
 
+impl QuotaError {
+    /// A stable, machine-readable name for this error (kebab-case), the
+    /// same in the C and Lua bindings.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::MaxInvites { .. } => "max-invites",
+            Self::TreeFull { .. } => "invite-tree-full",
+            Self::ChainTooFast { .. } => "chain-too-fast",
+        }
+    }
+}
+
 impl Quotas {
     /// ejabberd's limits with the given `max_invites`: a tree of at most
     /// 1000 invites, and no account invite when the invite three generations

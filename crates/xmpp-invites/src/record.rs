@@ -257,6 +257,16 @@ pub enum RecordError {
     Invalid(String),
 }
 
+impl RecordError {
+    /// A stable, machine-readable name for this error (kebab-case), the
+    /// same in the C and Lua bindings.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Invalid(_) => "invalid-record",
+        }
+    }
+}
+
 impl InviteRecord {
     /// Reads a record from the JSON that Prosody's SQL storage keeps (type
     /// `json`).

@@ -36,6 +36,17 @@ pub enum TemplateError {
     TooLarge,
 }
 
+impl TemplateError {
+    /// A stable, machine-readable name for this error (kebab-case), the
+    /// same in the C and Lua bindings.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::TooDeep => "template-too-deep",
+            Self::TooLarge => "template-too-large",
+        }
+    }
+}
+
 /// A renderer: an escape function and named filters, like the result of
 /// Prosody's `util.interpolation.new("%b{}", escape, filters)`.
 #[derive(Clone)]

@@ -117,6 +117,20 @@ pub enum TokenError {
 }
 
 impl TokenError {
+    /// A stable, machine-readable name for this error (kebab-case), the
+    /// same in the C and Lua bindings.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Missing => "no-token",
+            Self::BadLength { .. } => "token-bad-length",
+            Self::BadAlphabet => "token-bad-alphabet",
+            Self::UnsupportedSize { .. } => "unsupported-token-size",
+            Self::Rng(_) => "rng-failure",
+        }
+    }
+}
+
+impl TokenError {
     /// Prosody's error name for a refused presented token (`no-token` or
     /// `token-invalid`), or `internal-server-error` for generation failures.
     pub fn condition(&self) -> &'static str {

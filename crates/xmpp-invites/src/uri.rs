@@ -83,6 +83,26 @@ pub enum UriError {
     TooLong,
 }
 
+impl UriError {
+    /// A stable, machine-readable name for this error (kebab-case), the
+    /// same in the C and Lua bindings.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::NotXmpp => "not-xmpp",
+            Self::AuthorityForm => "authority-form",
+            Self::Malformed { .. } => "malformed-uri",
+            Self::Jid(e) => e.code(),
+            Self::NotAnInvite => "not-an-invite",
+            Self::MissingToken => "missing-token",
+            Self::BadToken(e) => e.code(),
+            Self::DuplicateKey(_) => "duplicate-key",
+            Self::RosterWithoutUser => "roster-without-user",
+            Self::HasResource => "uri-has-resource",
+            Self::TooLong => "uri-too-long",
+        }
+    }
+}
+
 /// The query of an `xmpp:` URI: its type and its key-value pairs, decoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UriQuery {

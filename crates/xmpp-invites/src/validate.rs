@@ -60,6 +60,22 @@ pub enum ValidateError {
 }
 
 impl ValidateError {
+    /// A stable, machine-readable name for this error (kebab-case), the
+    /// same in the C and Lua bindings.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::NoToken => "no-token",
+            Self::Malformed(e) => e.code(),
+            Self::Unknown => "token-invalid",
+            Self::Expired { .. } => "token-expired",
+            Self::UsedUp => "token-used-up",
+            Self::WrongInviter => "wrong-inviter",
+            Self::NotForRegistration => "not-for-registration",
+        }
+    }
+}
+
+impl ValidateError {
     /// Prosody's error name: `no-token`, `token-invalid` or `token-expired`.
     pub fn condition(&self) -> &'static str {
         match self {
