@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Runs every test suite of the workspace. The README's test command; CI's
+# .ci/run calls exactly this.
+#
+# As root it installs what the suites need from Debian; otherwise it stops
+# and prints the command to run. A suite that cannot run fails: nothing is
+# skipped in silence.
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+# --- prerequisites ----------------------------------------------------------
+apt_packages=()
+command -v lua5.4 >/dev/null || apt_packages+=(lua5.4)
+# Prosody's own Lua sources are the reference the template vectors are
+# checked against.
+[ -f /usr/lib/prosody/util/interpolation.lua ] || apt_packages+=(prosody)
+
+if ((${#apt_packages[@]})); then
+	if [ "$(id -u)" -eq 0 ]; then
+		echo "==> installing ${apt_packages[*]}"
+		export DEBIAN_FRONTEND=noninteractive
+		apt-get update -qq && apt-get install -y -qq --no-install-recommends "${apt_packages[@]}" >/dev/null ||
+			{ echo "FAILED: apt-get install ${apt_packages[*]}" >&2; exit 1; }
+		# The package starts a system Prosody; the suites start their own.
+		if command -v service >/dev/null; then service prosody stop >/dev/null 2>&1 || true; fi
+	else
+		echo "missing packages: ${apt_packages[*]}" >&2
+		echo "run: sudo apt-get install -y ${apt_packages[*]}" >&2
+		exit 1
+	fi
+fi
+for tool in cargo rustfmt cargo-clippy; do
+	command -v "$tool" >/dev/null || { echo "FAILED: $tool is not installed (rustup component add ${tool#cargo-})" >&2; exit 1; }
+done
+
+# --- suites -----------------------------------------------------------------
+passed=0
+failed=0
+failures=()
+suite() {
+	local name="$1"; shift
+	echo "==> $name: $*"
+	if "$@"; then
+		passed=$((passed + 1))
+	else
+		failed=$((failed + 1))
+		failures+=("$name")
+		echo "FAILED: $name" >&2
+	fi
+}
+
+suite format cargo fmt --all --check
+suite clippy cargo clippy --workspace --all-targets --locked -- -D warnings
+suite template-vectors-vs-stock-prosody lua5.4 tests/prosody/check_template_vectors.lua
+suite example cargo run --quiet --locked -p xmpp-invites --example each_kind -- example.com
+suite rust cargo test --workspace --locked
+
+echo
+if ((failed)); then
+	echo "failed suites: ${failures[*]}"
+fi
+echo "suites: $passed passed, $failed failed"
+((failed == 0))
