@@ -1,0 +1,126 @@
+//! Tokens.
+
+use std::ffi::c_char;
+
+use xmpp_invites::{Token, TokenFormat};
+
+use crate::error::{Fail, guard, xi_result};
+use crate::rng::with_rng;
+use crate::strings::{arg_str, out_ptr, owned, write_out};
+
+/// Token shapes, for `xi_token_generate` and `xi_new_invite_set_token_format`.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum xi_token_format {
+    /// `size` random bytes as unpadded base64url (default 18: Prosody's
+    /// 24-character token).
+    Base64url = 0,
+    /// `size` characters of `A-Z a-z 0-9` (default 22: 131 bits).
+    Alphanumeric = 1,
+}
+
+/// Checks a format number and size (0 = the format's default).
+pub(crate) fn token_format(format: u32, size: usize) -> Result<TokenFormat, Fail> {
+    Ok(match (format, size) {
+        (0, 0) => TokenFormat::PROSODY,
+        (0, bytes) => TokenFormat::Base64Url { bytes },
+        (1, 0) => TokenFormat::ALPHANUMERIC,
+        (1, chars) => TokenFormat::Alphanumeric { chars },
+        _ => {
+            return Err(Fail::new(
+                xi_result::InvalidEnum,
+                format!("{format} is not an xi_token_format"),
+            ));
+        }
+    })
+}
+
+/// Generates a token into `*out` (free with `xi_string_free`).
+///
+/// `format` is an `xi_token_format`; `size` its byte or character count, 0
+/// for the default. With `random` NULL (and `random_len` 0) the bytes come
+/// from the OS; otherwise from `random`, which must hold enough
+/// (`XI_RESULT_RNG_FAILURE` if not; alphanumeric tokens may consume more
+/// bytes than characters).
+///
+/// # Safety
+/// `random` is NULL or points to `random_len` bytes; `out` is writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn xi_token_generate(
+    format: u32,
+    size: usize,
+    random: *const u8,
+    random_len: usize,
+    out: *mut *mut c_char,
+) -> xi_result {
+    guard(|| {
+        out_ptr(out, "out")?;
+        let format = token_format(format, size)?;
+        // SAFETY: as the caller promised.
+        let token =
+            unsafe { with_rng(random, random_len, |rng| Ok(Token::generate(rng, format)?)) }?;
+        let s = owned(token.as_str())?;
+        // SAFETY: checked above.
+        unsafe { write_out(out, s) };
+        Ok(())
+    })
+}
+
+/// Checks a presented token's length (16 to 128) and alphabet (base64url)
+/// before any storage lookup: `XI_RESULT_OK`, `XI_RESULT_NO_TOKEN` (empty),
+/// `XI_RESULT_TOKEN_BAD_LENGTH` or `XI_RESULT_TOKEN_BAD_ALPHABET`.
+///
+/// # Safety
+/// `presented` is a NUL-terminated string.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn xi_token_check(presented: *const c_char) -> xi_result {
+    guard(|| {
+        // SAFETY: as the caller promised.
+        let t = unsafe { arg_str(presented, "presented") }?;
+        Token::parse(t)?;
+        Ok(())
+    })
+}
+
+/// Compares two tokens in constant time (for equal lengths) into `*out`.
+///
+/// # Safety
+/// `a` and `b` are NUL-terminated strings; `out` is writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn xi_token_equal(
+    a: *const c_char,
+    b: *const c_char,
+    out: *mut bool,
+) -> xi_result {
+    guard(|| {
+        out_ptr(out, "out")?;
+        // SAFETY: as the caller promised.
+        let (a, b) = unsafe { (arg_str(a, "a")?, arg_str(b, "b")?) };
+        let equal = match Token::parse(a) {
+            Ok(t) => t.ct_eq_str(b),
+            // A malformed token equals nothing this library would store.
+            Err(_) => false,
+        };
+        // SAFETY: checked above.
+        unsafe { write_out(out, equal) };
+        Ok(())
+    })
+}
+
+/// A loggable label for a token (its first 4 characters and its length),
+/// into `*out` (free with `xi_string_free`).
+///
+/// # Safety
+/// `token` is a NUL-terminated string; `out` is writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn xi_token_redact(token: *const c_char, out: *mut *mut c_char) -> xi_result {
+    guard(|| {
+        out_ptr(out, "out")?;
+        // SAFETY: as the caller promised.
+        let t = Token::parse(unsafe { arg_str(token, "token") }?)?;
+        let s = owned(&t.redacted())?;
+        // SAFETY: checked above.
+        unsafe { write_out(out, s) };
+        Ok(())
+    })
+}
