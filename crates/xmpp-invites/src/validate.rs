@@ -34,16 +34,16 @@ pub struct Stored<'a> {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ValidateError {
     /// No token was presented.
-    #[error("no-token")]
+    #[error("no-token: no invite token was presented")]
     NoToken,
     /// The token's length or alphabet is wrong; it was never looked up.
     #[error("token-invalid: {0}")]
     Malformed(TokenError),
     /// No invite has this token (or the record handed in is for another).
-    #[error("token-invalid")]
+    #[error("token-invalid: no invite has this token")]
     Unknown,
     /// The invite expired at `expired_at`.
-    #[error("token-expired")]
+    #[error("token-expired: the invite expired at {expired_at} (Unix time)")]
     Expired {
         /// When it expired, Unix seconds.
         expired_at: i64,
