@@ -10,7 +10,12 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # --- prerequisites ----------------------------------------------------------
 apt_packages=()
-command -v lua5.4 >/dev/null || apt_packages+=(lua5.4)
+# The Lua module is tested under every interpreter it is built for.
+for lua in lua5.4 lua5.3 lua5.1 luajit; do
+	command -v "$lua" >/dev/null || apt_packages+=("$lua")
+done
+[ -f /usr/share/lua/5.1/dkjson.lua ] || apt_packages+=(lua-dkjson)
+command -v luarocks >/dev/null || apt_packages+=(luarocks)
 # Prosody's own Lua sources are the reference the template vectors are
 # checked against.
 [ -f /usr/lib/prosody/util/interpolation.lua ] || apt_packages+=(prosody)
@@ -53,6 +58,8 @@ suite format cargo fmt --all --check
 suite clippy cargo clippy --workspace --all-targets --locked -- -D warnings
 suite template-vectors-vs-stock-prosody lua5.4 tests/prosody/check_template_vectors.lua
 suite example cargo run --quiet --locked -p xmpp-invites --example each_kind -- example.com
+suite lua bash tests/lua/run.sh
+suite rockspec luarocks lint bindings/lua/xmpp_invites-0.1.0-1.rockspec
 suite rust cargo test --workspace --locked
 
 echo

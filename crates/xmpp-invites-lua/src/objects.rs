@@ -1,0 +1,137 @@
+//! Objects with methods: the validated invite and the policy.
+
+use invites::{InviteType, Policy, Requester, ValidInvite};
+use mlua::{
+    IntoLua, IntoLuaMulti, Lua, MultiValue, UserData, UserDataFields, UserDataMethods, Value,
+};
+
+use crate::args::{Args, fail, run, str_list, to_lua, want_bool};
+use crate::changes_table;
+
+/// A validated invite: fields `token`, `type`, `inviter`,
+/// `bound_username`, `reset_username`, `expires`, `reusable`,
+/// `for_subscription`, `additional_data`, `record`; method
+/// `use_changes()`.
+pub(crate) struct LuaValidInvite(pub(crate) ValidInvite);
+
+impl UserData for LuaValidInvite {
+    fn add_fields<F: UserDataFields<Self>>(fields: &mut F) {
+        fields.add_field_method_get("token", |_, this| Ok(this.0.token().as_str().to_owned()));
+        fields.add_field_method_get("type", |_, this| Ok(this.0.invite_type().as_str()));
+        fields.add_field_method_get("inviter", |_, this| Ok(this.0.inviter().map(str::to_owned)));
+        fields.add_field_method_get("bound_username", |_, this| {
+            Ok(this.0.bound_username().map(str::to_owned))
+        });
+        fields.add_field_method_get("reset_username", |_, this| {
+            Ok(this.0.reset_username().map(str::to_owned))
+        });
+        fields.add_field_method_get("expires", |_, this| Ok(this.0.expires()));
+        fields.add_field_method_get("reusable", |_, this| Ok(this.0.is_reusable()));
+        fields.add_field_method_get("for_subscription", |_, this| {
+            Ok(this.0.is_for_subscription())
+        });
+        fields.add_field_method_get("additional_data", |lua, this| {
+            match this.0.additional_data() {
+                Some(d) => to_lua(lua, d),
+                None => Ok(Value::Nil),
+            }
+        });
+        fields.add_field_method_get("record", |lua, this| match this.0.record() {
+            Some(r) => to_lua(lua, r),
+            None => Ok(Value::Nil),
+        });
+    }
+
+    fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
+        methods.add_method("use_changes", |lua, this, ()| {
+            changes_table(lua, &this.0.use_changes())
+        });
+    }
+}
+
+/// A policy object: `decide(jid, type[, who])`, `contact_invite(jid[,
+/// who])`, `may_invite_new_users(jid[, who])`; `who` is `{admin=,
+/// roles={}}`.
+pub(crate) struct LuaPolicy(pub(crate) Policy);
+
+/// The requester from arguments `jid` (position `jid_at`) and `who`.
+fn requester(
+    a: &Args,
+    jid_at: usize,
+    who_at: usize,
+) -> mlua::Result<Result<Requester, MultiValue>> {
+    let jid = a.str(jid_at, "jid")?;
+    let r = match Requester::parse(&jid) {
+        Ok(r) => r,
+        Err(e) => return Ok(Err(fail(a.lua(), e.code(), &e)?)),
+    };
+    let Some(who) = a.opt_table(who_at, "who")? else {
+        return Ok(Ok(r));
+    };
+    let admin = match who.raw_get::<Value>("admin")? {
+        Value::Nil => false,
+        v => want_bool(a.func, "who.admin", v)?,
+    };
+    let roles = str_list(a.func, "who.roles", who.raw_get("roles")?)?;
+    Ok(Ok(r.admin(admin).with_roles(roles)))
+}
+
+fn decision(lua: &Lua, first: impl IntoLua, reason: &invites::Reason) -> mlua::Result<MultiValue> {
+    (first, reason.code(), reason.to_string()).into_lua_multi(lua)
+}
+
+impl UserData for LuaPolicy {
+    fn add_fields<F: UserDataFields<Self>>(fields: &mut F) {
+        fields.add_field_method_get("host", |_, this| Ok(this.0.host.clone()));
+        fields.add_field_method_get("allow_user_invites", |_, this| {
+            Ok(this.0.allow_user_invites)
+        });
+        fields.add_field_method_get("allow_contact_invites", |_, this| {
+            Ok(this.0.allow_contact_invites)
+        });
+    }
+
+    fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
+        // → allowed, reason code, reason text
+        methods.add_method("decide", |lua, this, values: MultiValue| {
+            run(lua, "decide", values, |a| {
+                let t = a.str(1, "type")?;
+                let t: InviteType = t.parse().map_err(|e: invites::UnknownInviteType| {
+                    mlua::Error::runtime(format!("bad argument 'type' to 'decide' ({e})"))
+                })?;
+                match requester(a, 0, 2)? {
+                    Ok(r) => {
+                        let d = this.0.decide(&r, t);
+                        decision(lua, d.allowed, &d.reason)
+                    }
+                    Err(failed) => Ok(failed),
+                }
+            })
+        });
+        // → allowed, reason code, reason text
+        methods.add_method("may_invite_new_users", |lua, this, values: MultiValue| {
+            run(lua, "may_invite_new_users", values, |a| {
+                match requester(a, 0, 1)? {
+                    Ok(r) => {
+                        let d = this.0.may_invite_new_users(&r);
+                        decision(lua, d.allowed, &d.reason)
+                    }
+                    Err(failed) => Ok(failed),
+                }
+            })
+        });
+        // → the type created ("contact-only" or "account-and-contact") and
+        // why; or false and why not.
+        methods.add_method("contact_invite", |lua, this, values: MultiValue| {
+            run(lua, "contact_invite", values, |a| {
+                match requester(a, 0, 1)? {
+                    Ok(r) => match this.0.contact_invite(&r) {
+                        Ok(c) => decision(lua, c.invite_type.as_str(), &c.registration.reason),
+                        Err(d) => decision(lua, false, &d.reason),
+                    },
+                    Err(failed) => Ok(failed),
+                }
+            })
+        });
+    }
+}

@@ -1,0 +1,237 @@
+-- Every function of the module: a worked call each, then a sweep of bad
+-- input through every argument and option. Expected failures return nil,
+-- code, message; wrong types raise a Lua error naming the argument; nothing
+-- crashes and the interpreter keeps working.
+package.path = (debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "?.lua;" .. package.path
+local h = require "harness"
+local xi = require "xmpp_invites"
+local check, eq = h.check, h.eq
+
+local NOW = 1795268421
+local T = "Xb9sT2vR7qLm4KpZ8wYd1eFg"
+
+-- Worked calls ------------------------------------------------------------------
+check(type(xi.version) == "string", "version")
+eq(xi.NEVER_EXPIRES, 253402300799, "NEVER_EXPIRES")
+eq(#xi.generate_token(), 24, "default token")
+eq(#xi.generate_token("alphanumeric"), 22, "alphanumeric token")
+check(xi.generate_token("alphanumeric", 30):match("^[%w]+$") ~= nil, "alphanumeric alphabet")
+eq(#xi.generate_token("base64url", 32), 43, "32-byte token")
+check(xi.generate_token() ~= xi.generate_token(), "tokens differ")
+eq(select(2, xi.generate_token("base64url", 4)), "unsupported-token-size", "small token refused")
+eq(xi.check_token(T), true, "check_token")
+eq(select(2, xi.check_token("a+b/c=")), "token-bad-length", "check_token length")
+eq(select(2, xi.check_token("")), "no-token", "check_token empty")
+eq(xi.tokens_equal(T, T), true, "tokens_equal")
+eq(xi.tokens_equal(T, T:sub(1, 23) .. "X"), false, "tokens_equal differs")
+eq(xi.redact_token(T), "Xb9s…(24)", "redact_token")
+eq(xi.parse_period("2 days"), 172800, "parse_period")
+eq(xi.parse_period(3600), 3600, "parse_period number")
+eq(xi.parse_period(-1), math.huge, "negative period is never")
+eq(xi.expiry("1 week", NOW), NOW + 604800, "expiry")
+eq(xi.expiry(math.huge, NOW), xi.NEVER_EXPIRES, "expiry never")
+eq(select(2, xi.expiry(1e300, NOW)), "period-overflow", "expiry overflow")
+eq(xi.datetime(1795856400), "2026-11-28T09:00:00Z", "datetime")
+eq(xi.parse_datetime("2026-11-28T09:00:00Z"), 1795856400, "parse_datetime")
+eq(select(2, xi.parse_datetime("tomorrow")), "invalid-datetime", "parse_datetime error")
+eq(xi.prep_username("Romeo"), "romeo", "prep_username")
+eq(select(2, xi.prep_username("a b")), "invalid-username", "prep_username error")
+eq(xi.prep_host("MÜNCHEN.example"), "münchen.example", "prep_host")
+eq(xi.host_to_ascii("münchen.example"), "xn--mnchen-3ya.example", "host_to_ascii")
+
+-- Each kind, created, validated, admitted, spent.
+local kinds = {
+	{ type = "account", host = "example.com" },
+	{ type = "account", host = "example.com", user = "juliet" },
+	{ type = "password-reset", host = "example.com", user = "romeo" },
+	{ type = "contact-only", host = "example.com", user = "romeo" },
+	{ type = "account-and-contact", host = "example.com", user = "romeo", roles = { "prosody:member" } },
+	{ type = "group", host = "example.com", groups = { "family" }, ttl = "2 days" },
+}
+for _, opts in ipairs(kinds) do
+	opts.now = NOW
+	opts.landing_page = "https://example.com/invite?{invite.token}"
+	local inv, err, msg = xi.create(opts)
+	check(inv, "create " .. opts.type, err, msg)
+	if inv then
+		eq(inv.type, opts.type, "type of " .. opts.type)
+		eq(#inv.token, 24, "token of " .. opts.type)
+		check(inv.uri:find(inv.token, 1, true), "uri carries the token")
+		eq(xi.parse_uri(inv.uri).token, inv.token, "uri parses back")
+		if opts.type ~= "password-reset" then
+			eq(inv.landing_page, "https://example.com/invite?" .. inv.token, "landing of " .. opts.type)
+		else
+			eq(inv.landing_page, nil, "resets get no landing page by default")
+		end
+		local store = {}
+		for _, c in ipairs(inv.changes) do
+			store[(c.user or "") .. "/" .. c.key] = c.value
+		end
+		local record = store["/" .. inv.token]
+		local contact = opts.user and store[opts.user .. "/" .. inv.token]
+		if opts.type == "contact-only" then
+			check(record == nil and contact == inv.expires, "contact-only stores only the user-level entry")
+			local v = assert(xi.validate{ token = inv.token, contact_expires = contact, inviter = "romeo", now = NOW })
+			eq(v.for_subscription, true, "subscription")
+			eq(#v:use_changes(), 2, "use removes both keys")
+		else
+			check(h.deep_equal(record, inv.record), "record stored for " .. opts.type)
+			local v = assert(xi.validate{ token = inv.token, record = record, now = NOW + 1 })
+			eq(v.type, opts.type, "validated type")
+			local username = opts.user or "newbie"
+			local adm, gerr, gmsg = xi.registration_gate{ invite = v, username = username, account_exists = opts.type == "password-reset" }
+			check(adm, "gate " .. opts.type, gerr, gmsg)
+			if adm then
+				eq(adm.kind, opts.type == "password-reset" and "password-reset" or "new-account", "admission " .. opts.type)
+			end
+			local spend = v:use_changes()
+			if opts.type == "group" then
+				eq(#spend, 0, "a reusable group invite stays")
+			else
+				check(#spend >= 1 and spend[#spend].op == "delete-record", "spent " .. opts.type)
+			end
+			eq(xi.record_type(record), opts.type, "record_type")
+			local back = xi.record_from_json(xi.record_to_json(record))
+			check(h.deep_equal(back, record), "json round trip " .. opts.type)
+			local form = xi.result_form(inv.uri, inv.landing_page, inv.expires)
+			eq(form.fields[1].value, "urn:xmpp:invite#invitation", "FORM_TYPE first")
+		end
+	end
+end
+
+-- Refusals with reasons.
+local bound = assert(xi.create{ type = "account", host = "example.com", user = "juliet", now = NOW })
+local v = assert(xi.validate{ token = bound.token, record = bound.record, now = NOW })
+local adm, err, msg = xi.registration_gate{ invite = v, username = "mallory" }
+check(adm == nil and err == "username-mismatch" and msg == "The chosen username is not valid with this invitation", "bound username enforced", err, msg)
+adm, err, msg = xi.registration_gate{ username = "mallory" }
+eq(msg, "Registration on this server is through invitation only", "invite-only text")
+eq(select(2, xi.validate{ token = bound.token, record = bound.record, now = bound.expires + 1 }), "token-expired", "expired")
+eq(select(2, xi.validate{ token = "", record = bound.record }), "no-token", "no token")
+check(xi.reserved_by("Juliet", { bound.record }, NOW) ~= nil, "bound name reserved")
+eq(xi.reserved_by("juliet", { bound.record }, NOW, bound.token), false, "not by its own invite")
+
+-- Quotas.
+local history = {
+	{ inviter = "alice", type = "account-and-contact", created_at = 0, expires = NOW + 10, redeemed_by = "bob" },
+	{ inviter = "alice", type = "account-and-contact", created_at = 0, expires = NOW + 10 },
+}
+eq(select(2, xi.check_quota{ quotas = { max_invites = 2 }, requester = "alice", type = "account-and-contact", history = history, now = NOW }), "max-invites", "quota cap")
+eq(xi.check_quota{ quotas = { max_invites = 2 }, requester = "alice", is_admin = true, type = "account-and-contact", history = history, now = NOW }, true, "admins exempt")
+eq(xi.check_quota{ quotas = "ejabberd", requester = "alice", type = "contact-only", history = history, now = NOW }, true, "ejabberd preset")
+
+-- Policy objects.
+local p = xi.policy{ host = "example.com", allow_user_invites_by_roles = { "trusted" } }
+eq(p.host, "example.com", "policy host")
+eq(p:contact_invite("alice@example.com/phone", { roles = { "trusted" } }), "account-and-contact", "trusted role invites new users")
+eq(select(2, p:decide("eve@evil.example", "contact-only")), "other-host", "other host")
+eq(p:may_invite_new_users("root@example.com", { admin = true }), true, "admins")
+
+-- Landing links, fragments, forms.
+eq(xi.landing_link("https://{host}/i/{invite.token}", "example.com", bound.record), "https://example.com/i/" .. bound.token, "landing_link")
+local reset = assert(xi.create{ type = "password-reset", host = "example.com", user = "romeo", now = NOW })
+eq(xi.landing_link("x", "example.com", reset.record), false, "unsupported type")
+eq(xi.landing_link("x{invite.type}", "example.com", reset.record, { "password-reset" }), "xregister", "supports list")
+eq(select(2, xi.landing_link("x", "example.com", reset.record, { "nope" })), "unknown-invite-type", "bad supports name")
+eq(xi.fragment_link("https://i.example/", "xmpp:a%3Fb@example.com?roster;preauth=" .. T), "https://i.example/#a%3Fb@example.com?roster;preauth=" .. T, "fragment_link")
+eq(xi.create_account_form(true).fields[1].required, true, "create-account form")
+eq(xi.password_reset_form().fields[1].var, "accountjid", "reset form")
+local sub = xi.parse_create_account_submission({ username = "Juliet", ["roster-subscription"] = "1" }, true)
+check(sub.username == "juliet" and sub.roster_subscription == true, "submission")
+eq(select(2, xi.parse_create_account_submission({}, true)), "missing-field", "missing username")
+eq(xi.parse_password_reset_submission({ accountjid = { "Romeo@example.com" } }), "romeo@example.com", "reset submission")
+
+-- Bad input sweep ---------------------------------------------------------------
+local big = string.rep("a", 1024 * 1024)
+local bad_values = { false, true, 0, -1, 1.5, math.huge, {}, { 1, 2 }, { x = {} }, "", big, "\255\254\253", "a\0b", print }
+local calls, errors, failures = 0, 0, 0
+local function try(label, f, ...)
+	calls = calls + 1
+	local ok, a, b, c = pcall(f, ...)
+	if ok then
+		if a == nil then
+			failures = failures + 1
+			check(type(b) == "string" and #b > 0 and type(c) == "string", "nil, code, message from " .. label, b)
+		end
+	else
+		errors = errors + 1
+		-- Lua 5.1 and LuaJIT carry mlua's errors as userdata with __tostring.
+		-- (mlua itself names a method's receiver `self`.)
+		local text = tostring(a)
+		check(text:find("bad argument '", 1, true) or text:find("bad argument `self`", 1, true), "error names the argument: " .. label, a)
+	end
+end
+local names = {}
+for name, f in pairs(xi) do
+	if type(f) == "function" then names[#names + 1] = name end
+end
+table.sort(names)
+check(#names >= 30, "all functions found")
+for _, name in ipairs(names) do
+	local f = xi[name]
+	try(name .. "()", f)
+	for pos = 1, 4 do
+		for _, bad in ipairs(bad_values) do
+			local args = { "example.com", "example.com", NOW, nil }
+			args[pos] = bad
+			try(name .. " arg " .. pos, f, args[1], args[2], args[3], args[4])
+		end
+	end
+end
+-- Every option of the option-table functions, with every bad value.
+local option_functions = {
+	create = { "type", "host", "user", "ttl", "roles", "groups", "source", "note", "max_uses", "token_format", "token_size", "landing_page", "landing_page_supports", "now" },
+	validate = { "token", "record", "contact_expires", "inviter", "now" },
+	registration_gate = { "invite", "invite_only", "username", "account_exists", "reserved" },
+	check_quota = { "quotas", "requester", "is_admin", "type", "history", "now" },
+	policy = { "preset", "host", "allow_user_invites", "allow_contact_invites", "allow_user_invites_by_roles", "deny_user_invites_by_roles" },
+	build_uri = { "localpart", "host", "action", "token", "ibr" },
+}
+local good = {
+	create = { type = "account", host = "example.com" },
+	validate = { token = T, record = bound.record },
+	registration_gate = { username = "romeo" },
+	check_quota = { quotas = {}, requester = "alice", type = "account" },
+	policy = { host = "example.com" },
+	build_uri = { host = "example.com", action = "register", token = T },
+}
+for name, fields in pairs(option_functions) do
+	for _, field in ipairs(fields) do
+		for _, bad in ipairs(bad_values) do
+			local opts = {}
+			for k, val in pairs(good[name]) do opts[k] = val end
+			opts[field] = bad
+			try(name .. " opts." .. field, xi[name], opts)
+		end
+	end
+end
+-- Methods, with bad values too.
+for _, bad in ipairs(bad_values) do
+	try("policy:decide", p.decide, p, bad, "account")
+	try("policy:decide type", p.decide, p, "a@example.com", bad)
+	try("policy:contact_invite", p.contact_invite, p, "a@example.com", bad)
+	try("policy:may_invite_new_users", p.may_invite_new_users, p, bad)
+	try("use_changes", v.use_changes, bad)
+end
+-- A record table shaped wrong in every field.
+for _, field in ipairs({ "type", "jid", "token", "allow_registration", "additional_data", "uri", "created_at", "expires", "reusable", "max_uses", "uses" }) do
+	for _, bad in ipairs(bad_values) do
+		local r = {}
+		for k, val in pairs(bound.record) do r[k] = val end
+		r[field] = bad
+		try("record." .. field, xi.validate, { token = bound.token, record = r, now = NOW })
+		try("record_to_json record." .. field, xi.record_to_json, r)
+	end
+end
+-- A table that contains itself.
+local loop = { type = "register", jid = "example.com", token = T }
+loop.additional_data = loop
+try("recursive record", xi.record_to_json, loop)
+check(calls > 1000 and errors > 0 and failures > 0, "the sweep ran", calls, errors, failures)
+
+-- The interpreter and the module still work.
+collectgarbage()
+local after = xi.create{ type = "account", host = "example.com" }
+check(after and #after.token == 24, "module still works after the sweep")
+
+h.summary()
