@@ -99,6 +99,12 @@ for _, opts in ipairs(kinds) do
 	end
 end
 
+-- Roles in either form.
+local set_form = assert(xi.create{ type = "account", host = "example.com", roles = { "prosody:admin" }, roles_form = "set", now = NOW })
+check(h.deep_equal(set_form.record.additional_data.roles, { ["prosody:admin"] = true }), "legacy set form")
+local list_form = assert(xi.create{ type = "account", host = "example.com", roles = { "a", "b" }, now = NOW })
+check(h.deep_equal(list_form.record.additional_data.roles, { "a", "b" }), "list form")
+
 -- Refusals with reasons.
 local bound = assert(xi.create{ type = "account", host = "example.com", user = "juliet", now = NOW })
 local v = assert(xi.validate{ token = bound.token, record = bound.record, now = NOW })
@@ -180,7 +186,7 @@ for _, name in ipairs(names) do
 end
 -- Every option of the option-table functions, with every bad value.
 local option_functions = {
-	create = { "type", "host", "user", "ttl", "roles", "groups", "source", "note", "max_uses", "token_format", "token_size", "landing_page", "landing_page_supports", "now" },
+	create = { "type", "host", "user", "ttl", "roles", "roles_form", "groups", "source", "note", "max_uses", "token_format", "token_size", "landing_page", "landing_page_supports", "now" },
 	validate = { "token", "record", "contact_expires", "inviter", "now" },
 	registration_gate = { "invite", "invite_only", "username", "account_exists", "reserved" },
 	check_quota = { "quotas", "requester", "is_admin", "type", "history", "now" },

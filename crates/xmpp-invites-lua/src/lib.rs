@@ -244,7 +244,7 @@ fn landing_from(
     })
 }
 
-/// `create{type=, host=, user=, ttl=, roles=, groups=, source=, note=,
+/// `create{type=, host=, user=, ttl=, roles=, roles_form=, groups=, source=, note=,
 /// max_uses=, token_format=, token_size=, landing_page=,
 /// landing_page_supports=, now=}`.
 fn create(a: &mut Args) -> Ret {
@@ -284,7 +284,16 @@ fn create(a: &mut Args) -> Ret {
     }
     let roles = o.str_list("roles")?;
     if !roles.is_empty() {
-        new = new.roles(roles);
+        // Prosody 0.12 applies roles as a set; 13 as a list, primary first.
+        new = match o.opt_str("roles_form")?.as_deref() {
+            None | Some("list") => new.roles(roles),
+            Some("set") => new.legacy_roles(roles),
+            Some(other) => {
+                return Err(mlua::Error::runtime(format!(
+                    "bad argument 'opts.roles_form' to 'create' (\"list\" or \"set\" expected, got {other:?})"
+                )));
+            }
+        };
     }
     if kind != InviteType::Group {
         let groups = o.str_list("groups")?;

@@ -157,6 +157,16 @@ impl NewInvite {
         self
     }
 
+    /// Roles for the new account in the legacy set form
+    /// (`{"prosody:admin": true}`), the form Prosody 0.12 applies.
+    pub fn legacy_roles<S: Into<String>>(mut self, roles: impl IntoIterator<Item = S>) -> Self {
+        let mut set: Vec<String> = roles.into_iter().map(Into::into).collect();
+        set.sort();
+        set.dedup();
+        self.data.roles = Some(Roles::LegacySet(set));
+        self
+    }
+
     /// Groups for the new account (added to a group invite's own).
     pub fn groups<S: Into<String>>(mut self, groups: impl IntoIterator<Item = S>) -> Self {
         self.data
@@ -436,6 +446,28 @@ mod tests {
         assert!(ac.uri().ends_with(";ibr=y"));
         assert_eq!(ac.storage_changes().len(), 2);
         assert_eq!(ac.invite_type(), InviteType::AccountAndContact);
+
+        let legacy =
+            make(NewInvite::account("example.com").legacy_roles(["b", "prosody:admin", "b"]))
+                .unwrap();
+        let roles = legacy
+            .record()
+            .additional_data
+            .as_ref()
+            .unwrap()
+            .roles
+            .clone()
+            .unwrap();
+        assert_eq!(
+            roles,
+            Roles::LegacySet(vec!["b".into(), "prosody:admin".into()])
+        );
+        assert!(
+            legacy
+                .record()
+                .to_json()
+                .contains(r#""roles":{"b":true,"prosody:admin":true}"#)
+        );
 
         let g = make(NewInvite::group("example.com", ["g1"]).ttl(Period::DAY)).unwrap();
         assert_eq!(g.record().reusable, Some(true));
