@@ -75,6 +75,7 @@ pub struct NewInvite {
     ttl: Option<Period>,
     data: AdditionalData,
     max_uses: Option<u32>,
+    reusable: Option<bool>,
     format: TokenFormat,
     landing: Option<LandingPage>,
 }
@@ -87,6 +88,7 @@ impl NewInvite {
             ttl: None,
             data: AdditionalData::default(),
             max_uses: None,
+            reusable: None,
             format: TokenFormat::default(),
             landing: None,
         }
@@ -203,6 +205,15 @@ impl NewInvite {
         self
     }
 
+    /// Whether using the invite leaves it in place until it expires (capped
+    /// by [`NewInvite::max_uses`] if set). By default only a group invite
+    /// given a TTL is reusable, as with Prosody's `create_group`; a
+    /// password reset never is.
+    pub fn reusable(mut self, reusable: bool) -> Self {
+        self.reusable = Some(reusable);
+        self
+    }
+
     /// The token format (Prosody's 18-byte base64url by default).
     pub fn token_format(mut self, format: TokenFormat) -> Self {
         self.format = format;
@@ -241,7 +252,7 @@ impl NewInvite {
                         "a password reset invite cannot carry roles or groups",
                     ));
                 }
-                if self.max_uses.is_some() {
+                if self.max_uses.is_some() || self.reusable == Some(true) {
                     return Err(CreateError::Conflict(
                         "a password reset invite is single-use",
                     ));
@@ -254,9 +265,9 @@ impl NewInvite {
                 inviter,
                 allow_registration,
             } => {
-                if !allow_registration && self.max_uses.is_some() {
+                if !allow_registration && (self.max_uses.is_some() || self.reusable.is_some()) {
                     return Err(CreateError::Conflict(
-                        "max_uses needs an invite that allows registration",
+                        "max_uses and reusable need an invite that allows registration",
                     ));
                 }
                 let jid = BareJid::new(Some(inviter), &self.host)?;
@@ -299,7 +310,9 @@ impl NewInvite {
             uri,
             created_at: Some(now),
             expires: Some(expires),
-            reusable: matches!(self.kind, InviteKind::Group { .. }).then_some(self.ttl.is_some()),
+            reusable: self.reusable.or_else(|| {
+                matches!(self.kind, InviteKind::Group { .. }).then_some(self.ttl.is_some())
+            }),
             landing_page: None,
             max_uses: self.max_uses,
             uses: None,
@@ -474,6 +487,15 @@ mod tests {
         assert_eq!(g.invite_type(), InviteType::Group);
         let g1 = make(NewInvite::group("example.com", ["g1"]).groups(["g2"])).unwrap();
         assert_eq!(g1.record().reusable, Some(false));
+        let g2 = make(
+            NewInvite::group("example.com", ["g1"])
+                .ttl(Period::DAY)
+                .reusable(false),
+        )
+        .unwrap();
+        assert_eq!(g2.record().reusable, Some(false));
+        let a2 = make(NewInvite::account("example.com").reusable(true)).unwrap();
+        assert_eq!(a2.record().reusable, Some(true));
         assert_eq!(
             g1.record().additional_data.as_ref().unwrap().group_list(),
             ["g1", "g2"]
@@ -482,6 +504,13 @@ mod tests {
 
     #[test]
     fn refusals() {
+        for single in [
+            NewInvite::password_reset("r", "example.com").reusable(true),
+            NewInvite::contact("r", "example.com", false).reusable(true),
+            NewInvite::contact("r", "example.com", false).max_uses(2),
+        ] {
+            assert!(matches!(make(single), Err(CreateError::Conflict(_))));
+        }
         assert!(matches!(
             make(NewInvite::account("")),
             Err(CreateError::Jid(JidError::EmptyHost))

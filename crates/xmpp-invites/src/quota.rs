@@ -146,7 +146,7 @@ impl Quotas {
                 let age = now.saturating_sub(inv.created_at);
                 if age < limit.window {
                     return Err(QuotaError::ChainTooFast {
-                        retry_after: limit.window - age,
+                        retry_after: limit.window.saturating_sub(age),
                     });
                 }
             }

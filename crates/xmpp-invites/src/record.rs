@@ -72,6 +72,21 @@ impl Roles {
         }
     }
 
+    /// The roles with the primary one first (for the legacy set, the one
+    /// [`Roles::primary`] picks), then the others in order.
+    pub fn primary_first(&self) -> Vec<&str> {
+        let primary = self.primary();
+        primary
+            .into_iter()
+            .chain(
+                self.as_slice()
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|r| Some(*r) != primary),
+            )
+            .collect()
+    }
+
     /// Whether `role` is among them.
     pub fn contains(&self, role: &str) -> bool {
         self.as_slice().iter().any(|r| r == role)
@@ -487,6 +502,7 @@ mod tests {
             Roles::LegacySet(vec!["b".into(), "prosody:admin".into()])
         );
         assert_eq!(set.primary(), Some("prosody:admin"));
+        assert_eq!(set.primary_first(), ["prosody:admin", "b"]);
         assert_eq!(
             serde_json::to_string(&set).unwrap(),
             r#"{"b":true,"prosody:admin":true}"#
