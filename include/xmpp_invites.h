@@ -628,11 +628,6 @@ typedef struct {
   const char *redeemed_by;
 } xi_issued_invite;
 
-/**
- * Every result, for tests and for `xi_result_name`.
- */
-#define xi_result_ALL { xi_result_Ok, xi_result_NullArgument, xi_result_InvalidUtf8, xi_result_InvalidEnum, xi_result_Panic, xi_result_InteriorNul, xi_result_InvalidArgument, xi_result_EmptyUsername, xi_result_InvalidUsername, xi_result_EmptyHost, xi_result_InvalidHost, xi_result_JidTooLong, xi_result_JidHasResource, xi_result_NotXmpp, xi_result_AuthorityForm, xi_result_MalformedUri, xi_result_NotAnInvite, xi_result_MissingToken, xi_result_DuplicateKey, xi_result_RosterWithoutUser, xi_result_UriHasResource, xi_result_UriTooLong, xi_result_NoToken, xi_result_TokenBadLength, xi_result_TokenBadAlphabet, xi_result_UnsupportedTokenSize, xi_result_RngFailure, xi_result_EmptyPeriod, xi_result_AmbiguousPeriod, xi_result_UnknownUnit, xi_result_InvalidPeriod, xi_result_PeriodOverflow, xi_result_DatetimeOutOfRange, xi_result_InvalidDatetime, xi_result_TokenInvalid, xi_result_TokenExpired, xi_result_TokenUsedUp, xi_result_WrongInviter, xi_result_NotForRegistration, xi_result_InviteOnly, xi_result_UsernameMismatch, xi_result_ResetUsernameMismatch, xi_result_ResetWithoutAccount, xi_result_AccountExists, xi_result_UsernameReserved, xi_result_ZeroUses, xi_result_ConflictingOptions, xi_result_MaxInvites, xi_result_InviteTreeFull, xi_result_ChainTooFast, xi_result_MissingField, xi_result_DuplicateField, xi_result_NotBoolean, xi_result_TemplateTooDeep, xi_result_TemplateTooLarge, xi_result_InvalidRecord, xi_result_UnknownInviteType, }
-
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -686,7 +681,8 @@ const char *xi_admission_inviter(const xi_admission *a);
 const char *xi_admission_role(const xi_admission *a, size_t index);
 
 /**
- * The number of roles to grant (the first is the primary one).
+ * The number of roles to grant (0 when the invite names none); role 0 is
+ * the primary one.
  *
  * # Safety
  * `a` is NULL or a live admission.
@@ -932,6 +928,15 @@ xi_result xi_new_invite_set_landing_page(xi_new_invite *b,
                                          size_t n_supports);
 
 /**
+ * Writes the roles in the legacy set form (`{"prosody:admin": true}`,
+ * what Prosody 0.12 applies) instead of the ordered list.
+ *
+ * # Safety
+ * `b` is a live builder.
+ */
+xi_result xi_new_invite_set_legacy_roles(xi_new_invite *b, bool legacy);
+
+/**
  * Lets the invite register up to `max_uses` accounts (0 is refused by
  * `xi_new_invite_create`).
  *
@@ -947,6 +952,15 @@ xi_result xi_new_invite_set_max_uses(xi_new_invite *b, uint32_t max_uses);
  * `b` is a live builder; `note` NULL or a NUL-terminated string.
  */
 xi_result xi_new_invite_set_note(xi_new_invite *b, const char *note);
+
+/**
+ * Makes the invite stay after use until it expires (default: only a group
+ * invite given a TTL is reusable).
+ *
+ * # Safety
+ * `b` is a live builder.
+ */
+xi_result xi_new_invite_set_reusable(xi_new_invite *b, bool reusable);
 
 /**
  * Sets who creates the invite (a JID, or `api/token/ID`); NULL clears it.
@@ -1224,8 +1238,8 @@ xi_result xi_registration_gate(const xi_valid_invite *invite,
 /**
  * The XEP-0401 result form of an invite command as JSON
  * (`{"type":"result","title":…,"fields":[{"var","type","label","required","value"}]}`),
- * `FORM_TYPE` first: `uri`, `landing-url` unless NULL, `expire` (XEP-0082)
- * unless `expires` is `XI_NEVER_EXPIRES`. Into `*out` (free with
+ * in this order: `FORM_TYPE`, `landing-url` unless NULL, `uri`, `expire`
+ * (XEP-0082) unless `expires` is `XI_NEVER_EXPIRES`. Into `*out` (free with
  * `xi_string_free`).
  *
  * # Safety

@@ -24,8 +24,8 @@ fn form_json(form: &DataForm) -> Value {
 
 /// The XEP-0401 result form of an invite command as JSON
 /// (`{"type":"result","title":…,"fields":[{"var","type","label","required","value"}]}`),
-/// `FORM_TYPE` first: `uri`, `landing-url` unless NULL, `expire` (XEP-0082)
-/// unless `expires` is `XI_NEVER_EXPIRES`. Into `*out` (free with
+/// in this order: `FORM_TYPE`, `landing-url` unless NULL, `uri`, `expire`
+/// (XEP-0082) unless `expires` is `XI_NEVER_EXPIRES`. Into `*out` (free with
 /// `xi_string_free`).
 ///
 /// # Safety

@@ -129,8 +129,9 @@ pub enum xi_result {
 }
 
 impl xi_result {
-    /// Every result, for tests and for `xi_result_name`.
-    pub const ALL: [Self; 57] = [
+    /// Every result, for tests and for `xi_result_name` (crate-private, so
+    /// that cbindgen leaves it out of the header).
+    pub(crate) const ALL: [Self; 57] = [
         Self::Ok,
         Self::NullArgument,
         Self::InvalidUtf8,

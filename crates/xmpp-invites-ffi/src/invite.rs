@@ -74,6 +74,8 @@ pub struct xi_new_invite {
     source: Option<String>,
     note: Option<String>,
     max_uses: Option<u32>,
+    reusable: Option<bool>,
+    legacy_roles: bool,
     format: Option<xmpp_invites::TokenFormat>,
     landing: Option<LandingPage>,
 }
@@ -95,7 +97,14 @@ impl xi_new_invite {
             n = n.ttl(ttl);
         }
         if !self.roles.is_empty() {
-            n = n.roles(self.roles.iter().cloned());
+            n = if self.legacy_roles {
+                n.legacy_roles(self.roles.iter().cloned())
+            } else {
+                n.roles(self.roles.iter().cloned())
+            };
+        }
+        if let Some(r) = self.reusable {
+            n = n.reusable(r);
         }
         if self.kind != InviteType::Group && !self.groups.is_empty() {
             n = n.groups(self.groups.iter().cloned());
@@ -139,6 +148,12 @@ pub unsafe extern "C" fn xi_new_invite_new(
         let kind = invite_type(r#type)?;
         // SAFETY: as the caller promised.
         let (host, user) = unsafe { (arg_str(host, "host")?, opt_str(user, "user")?) };
+        if kind == InviteType::Group && user.is_some() {
+            return Err(Fail::new(
+                xi_result::InvalidArgument,
+                "user must be NULL for a group invite",
+            ));
+        }
         let needs_user = matches!(
             kind,
             InviteType::PasswordReset | InviteType::ContactOnly | InviteType::AccountAndContact
@@ -159,6 +174,8 @@ pub unsafe extern "C" fn xi_new_invite_new(
             source: None,
             note: None,
             max_uses: None,
+            reusable: None,
+            legacy_roles: false,
             format: None,
             landing: None,
         });
@@ -281,6 +298,40 @@ pub unsafe extern "C" fn xi_new_invite_set_max_uses(
     })
 }
 
+/// Makes the invite stay after use until it expires (default: only a group
+/// invite given a TTL is reusable).
+///
+/// # Safety
+/// `b` is a live builder.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn xi_new_invite_set_reusable(
+    b: *mut xi_new_invite,
+    reusable: bool,
+) -> xi_result {
+    guard(|| {
+        // SAFETY: as the caller promised.
+        unsafe { arg_mut(b, "b") }?.reusable = Some(reusable);
+        Ok(())
+    })
+}
+
+/// Writes the roles in the legacy set form (`{"prosody:admin": true}`,
+/// what Prosody 0.12 applies) instead of the ordered list.
+///
+/// # Safety
+/// `b` is a live builder.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn xi_new_invite_set_legacy_roles(
+    b: *mut xi_new_invite,
+    legacy: bool,
+) -> xi_result {
+    guard(|| {
+        // SAFETY: as the caller promised.
+        unsafe { arg_mut(b, "b") }?.legacy_roles = legacy;
+        Ok(())
+    })
+}
+
 /// Sets the token format (`xi_token_format`, size 0 = its default).
 ///
 /// # Safety
@@ -292,9 +343,9 @@ pub unsafe extern "C" fn xi_new_invite_set_token_format(
     size: usize,
 ) -> xi_result {
     guard(|| {
-        let f = token_format(format, size)?;
         // SAFETY: as the caller promised.
-        unsafe { arg_mut(b, "b") }?.format = Some(f);
+        let b = unsafe { arg_mut(b, "b") }?;
+        b.format = Some(token_format(format, size)?);
         Ok(())
     })
 }

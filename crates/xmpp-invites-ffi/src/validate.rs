@@ -272,7 +272,12 @@ pub unsafe extern "C" fn xi_registration_gate(
                 kind: xi_admission_kind::NewAccount,
                 username: Some(to_cstring(&username)?),
                 inviter: inviter.as_deref().map(to_cstring).transpose()?,
-                roles: list(roles.as_ref().map_or(&[][..], |r| r.as_slice()))?,
+                roles: roles
+                    .as_ref()
+                    .map_or(Vec::new(), |r| r.primary_first())
+                    .into_iter()
+                    .map(to_cstring)
+                    .collect::<Result<_, _>>()?,
                 groups: list(&groups)?,
             },
         };
@@ -325,7 +330,8 @@ pub unsafe extern "C" fn xi_admission_inviter(a: *const xi_admission) -> *const 
     })
 }
 
-/// The number of roles to grant (the first is the primary one).
+/// The number of roles to grant (0 when the invite names none); role 0 is
+/// the primary one.
 ///
 /// # Safety
 /// `a` is NULL or a live admission.

@@ -244,7 +244,7 @@ fn landing_from(
     })
 }
 
-/// `create{type=, host=, user=, ttl=, roles=, roles_form=, groups=, source=, note=,
+/// `create{type=, host=, user=, ttl=, additional_data=, roles=, roles_form=, groups=, source=, note=, reusable=,
 /// max_uses=, token_format=, token_size=, landing_page=,
 /// landing_page_supports=, now=}`.
 fn create(a: &mut Args) -> Ret {
@@ -275,6 +275,27 @@ fn create(a: &mut Args) -> Ret {
         }
         InviteType::Group => NewInvite::group(&host, o.str_list("groups")?),
     };
+    // The whole additional_data table first (unknown keys kept, roles in
+    // the form given); the named options below override its fields.
+    let data = o.value("additional_data")?;
+    if !data.is_nil() {
+        if !data.is_table() {
+            return Err(mlua::Error::runtime(format!(
+                "bad argument 'opts.additional_data' to 'create' (table expected, got {})",
+                data.type_name()
+            )));
+        }
+        let parsed = from_lua(lua, data).and_then(|json| {
+            serde_json::from_value::<invites::AdditionalData>(json).map_err(mlua::Error::external)
+        });
+        match parsed {
+            Ok(d) => new = new.additional_data(d),
+            Err(e) => return fail(lua, "invalid-record", format!("opts.additional_data: {e}")),
+        }
+    }
+    if let Some(r) = o.opt_bool("reusable")? {
+        new = new.reusable(r);
+    }
     let ttl = o.value("ttl")?;
     if !ttl.is_nil() {
         match period_of(a.func, "opts.ttl", ttl)? {
@@ -473,7 +494,15 @@ fn registration_gate(a: &mut Args) -> Ret {
             out.set("kind", "new-account")?;
             out.set("username", username)?;
             out.set("inviter", inviter)?;
-            out.set("roles", roles.map(|r| r.as_slice().to_vec()))?;
+            out.set(
+                "roles",
+                roles.map(|r| {
+                    r.primary_first()
+                        .into_iter()
+                        .map(str::to_owned)
+                        .collect::<Vec<_>>()
+                }),
+            )?;
             out.set("groups", groups)?;
         }
     }
