@@ -16,6 +16,12 @@ for lua in lua5.4 lua5.3 lua5.1 luajit; do
 done
 [ -f /usr/share/lua/5.1/dkjson.lua ] || apt_packages+=(lua-dkjson)
 command -v luarocks >/dev/null || apt_packages+=(luarocks)
+# The C suite: a real compiler with sanitizers, valgrind, pkg-config, and
+# jansson to read the JSON vectors.
+for tool in gcc valgrind pkg-config; do
+	command -v "$tool" >/dev/null || apt_packages+=("$tool")
+done
+[ -f /usr/include/jansson.h ] || apt_packages+=(libjansson-dev)
 # Prosody's own Lua sources are the reference the template vectors are
 # checked against.
 [ -f /usr/lib/prosody/util/interpolation.lua ] || apt_packages+=(prosody)
@@ -58,6 +64,7 @@ suite format cargo fmt --all --check
 suite clippy cargo clippy --workspace --all-targets --locked -- -D warnings
 suite template-vectors-vs-stock-prosody lua5.4 tests/prosody/check_template_vectors.lua
 suite example cargo run --quiet --locked -p xmpp-invites --example each_kind -- example.com
+suite c bash tests/c/run.sh
 suite lua bash tests/lua/run.sh
 suite rockspec luarocks lint bindings/lua/xmpp_invites-0.1.0-1.rockspec
 suite rust cargo test --workspace --locked

@@ -105,6 +105,10 @@ check(h.deep_equal(set_form.record.additional_data.roles, { ["prosody:admin"] = 
 local list_form = assert(xi.create{ type = "account", host = "example.com", roles = { "a", "b" }, now = NOW })
 check(h.deep_equal(list_form.record.additional_data.roles, { "a", "b" }), "list form")
 
+local passed_through = assert(xi.create{ type = "account", host = "example.com", additional_data = { lang = "de", roles = { ["x"] = true } }, now = NOW })
+check(h.deep_equal(passed_through.record.additional_data, { lang = "de", roles = { x = true } }), "additional_data passed through")
+eq(select(2, xi.create{ type = "account", host = "example.com", additional_data = { roles = 5 } }), "invalid-record", "bad additional_data")
+
 -- Refusals with reasons.
 local bound = assert(xi.create{ type = "account", host = "example.com", user = "juliet", now = NOW })
 local v = assert(xi.validate{ token = bound.token, record = bound.record, now = NOW })
@@ -186,7 +190,7 @@ for _, name in ipairs(names) do
 end
 -- Every option of the option-table functions, with every bad value.
 local option_functions = {
-	create = { "type", "host", "user", "ttl", "roles", "roles_form", "groups", "source", "note", "max_uses", "token_format", "token_size", "landing_page", "landing_page_supports", "now" },
+	create = { "type", "host", "user", "ttl", "additional_data", "reusable", "roles", "roles_form", "groups", "source", "note", "max_uses", "token_format", "token_size", "landing_page", "landing_page_supports", "now" },
 	validate = { "token", "record", "contact_expires", "inviter", "now" },
 	registration_gate = { "invite", "invite_only", "username", "account_exists", "reserved" },
 	check_quota = { "quotas", "requester", "is_admin", "type", "history", "now" },
