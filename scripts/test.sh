@@ -25,6 +25,10 @@ done
 # Prosody's own Lua sources are the reference the template vectors are
 # checked against.
 [ -f /usr/lib/prosody/util/interpolation.lua ] || apt_packages+=(prosody)
+# The end-to-end suites run our modules on a real Prosody, next to Debian's
+# prosody-modules web modules, driven by slixmpp in a venv.
+[ -d /usr/lib/prosody/modules/mod_invites_page ] || apt_packages+=(prosody-modules)
+python3 -c "import ensurepip, venv" 2>/dev/null || apt_packages+=(python3-venv)
 
 if ((${#apt_packages[@]})); then
 	if [ "$(id -u)" -eq 0 ]; then
@@ -67,6 +71,7 @@ suite example cargo run --quiet --locked -p xmpp-invites --example each_kind -- 
 suite c bash tests/c/run.sh
 suite lua bash tests/lua/run.sh
 suite rockspec luarocks lint bindings/lua/xmpp_invites-0.1.0-1.rockspec
+suite prosody bash tests/prosody/run.sh
 suite rust cargo test --workspace --locked
 
 echo

@@ -1,0 +1,428 @@
+-- mod_invites, on the xmpp-invites core: a drop-in replacement for
+-- Prosody's own (0.12 and 13.0 API). Tokens, records, expiry, URIs and
+-- landing links come from the core; this file wires Prosody's storage,
+-- events and commands. Every lookup reads the store (no cache), so invites
+-- that prosodyctl writes while the server runs are seen at once.
+local xi = module:require("xmpp_invites_loader");
+local jid_split = require "util.jid".split;
+local it = require "util.iterators";
+
+local invite_expiry = module:get_option("invite_expiry", 86400 * 7);
+local invites_page = module:get_option_string("invites_page");
+local invites_page_supports = module:get_option_array("invites_page_supports");
+
+-- Prosody 0.12 applies additional_data.roles as a set; 13 as a list.
+local roles_form = (prosody.version or ""):match("^0%.") and "set" or "list";
+
+-- Opened on first use, so that prosodyctl commands (which set up the host
+-- first) can use this module too.
+local token_storage;
+local function store()
+	if not token_storage then
+		token_storage = module:open_store("invite_token", "map");
+	end
+	return token_storage;
+end
+
+local function log_token(token)
+	return xi.redact_token(token) or "(malformed)";
+end
+
+local default_ttl, ttl_err, ttl_msg = xi.parse_period(invite_expiry);
+if not default_ttl then
+	module:log("error", "invite_expiry: %s; using 1 week", ttl_msg or ttl_err);
+	default_ttl = 86400 * 7;
+end
+
+-- The period of an API caller's ttl argument (seconds, a period string, or
+-- math.huge), or nil for the default.
+local function ttl_of(ttl)
+	if ttl == nil then return nil; end
+	local seconds, err = xi.parse_period(ttl);
+	if not seconds then
+		return nil, err;
+	end
+	return seconds;
+end
+
+-- Creates and stores an invite; returns the record table (what Prosody's
+-- create_* return), or nil, error.
+local function create_invite(opts)
+	opts.host = module.host;
+	if opts.ttl == nil and opts.type ~= "password-reset" then
+		opts.ttl = default_ttl;
+	end
+	local created, err, msg = xi.create(opts);
+	if not created then
+		module:log("warn", "Cannot create a %s invite: %s", opts.type, msg or err);
+		return nil, err;
+	end
+	local invite = created.record;
+	module:fire_event("invite-created", invite);
+	if invite.allow_registration then
+		local ok, store_err = store():set(nil, invite.token, invite);
+		if not ok then
+			module:log("warn", "Failed to store account invite: %s", store_err);
+			return nil, "internal-server-error";
+		end
+	end
+	if created.inviter then
+		local ok, store_err = store():set(created.inviter, invite.token, invite.expires);
+		if not ok then
+			module:log("warn", "Failed to store subscription invite: %s", store_err);
+			return nil, "internal-server-error";
+		end
+	end
+	module:log("debug", "Created %s invite %s", created.type, log_token(invite.token));
+	return invite;
+end
+
+-- Landing pages, as Prosody 13 renders them: after other modules (such as
+-- mod_invites_page) had their say, only when invites_page is configured.
+if invites_page then
+	module:hook("invite-created", function (invite)
+		if invite.landing_page then return; end
+		local link, err, msg = xi.landing_link(invites_page, module.host, invite, invites_page_supports);
+		if link then
+			invite.landing_page = link;
+		elseif link == nil then
+			module:log("error", "invites_page: %s", msg or err);
+		end
+	end, -1);
+end
+
+-- Invitation to register an account, optionally bound to a username.
+function create_account(account_username, additional_data, ttl) --luacheck: ignore 131/create_account
+	local seconds, err = ttl_of(ttl);
+	if err then return nil, err; end
+	return create_invite{ type = "account", user = account_username, additional_data = additional_data, ttl = seconds };
+end
+
+-- Invitation to reset the password of an account (1 day by default).
+-- 0.12: (username, ttl); 13: (username, additional_data, ttl).
+function create_account_reset(account_username, additional_data, ttl) --luacheck: ignore 131/create_account_reset
+	if type(additional_data) ~= "table" then
+		additional_data, ttl = nil, additional_data;
+	end
+	local seconds, err = ttl_of(ttl);
+	if err then return nil, err; end
+	return create_invite{ type = "password-reset", user = account_username, additional_data = additional_data, ttl = seconds };
+end
+
+-- Invitation to become a contact of a local user (and maybe register).
+function create_contact(username, allow_registration, additional_data, ttl) --luacheck: ignore 131/create_contact
+	local seconds, err = ttl_of(ttl);
+	if err then return nil, err; end
+	return create_invite{
+		type = allow_registration and "account-and-contact" or "contact-only",
+		user = username, additional_data = additional_data, ttl = seconds,
+	};
+end
+
+-- Invitation to register an account and join groups. As Prosody's: with a
+-- ttl it is reusable until it expires; without, single-use and valid for
+-- invite_expiry.
+function create_group(group_ids, additional_data, ttl) --luacheck: ignore 131/create_group
+	local seconds, err = ttl_of(ttl);
+	if err then return nil, err; end
+	local data = {};
+	for k, v in pairs(additional_data or {}) do data[k] = v; end
+	local groups = data.groups or group_ids;
+	data.groups = nil;
+	return create_invite{
+		type = "group", groups = groups, additional_data = data,
+		ttl = seconds, reusable = seconds ~= nil,
+	};
+end
+
+-- Iterates pending (unexpired) invites that allow registration.
+function pending_account_invites() --luacheck: ignore 131/pending_account_invites
+	local now = os.time();
+	-- The keyval view of the same store lists every host-level record.
+	local all = module:open_store("invite_token"):get(nil) or {};
+	return it.filter(function (_, invite)
+		return type(invite) == "table" and xi.validate{ token = invite.token, record = invite, now = now } ~= nil;
+	end, pairs(all));
+end
+
+function get_account_invite_info(token) --luacheck: ignore 131/get_account_invite_info
+	if not token then
+		return nil, "no-token";
+	end
+	if not xi.check_token(token) then
+		return nil, "token-invalid";
+	end
+	local record = store():get(nil, token);
+	local valid, err = xi.validate{ token = token, record = record, now = os.time() };
+	if not valid then
+		return nil, (err == "token-expired" or err == "no-token") and err or "token-invalid";
+	end
+	return record;
+end
+
+function delete_account_invite(token) --luacheck: ignore 131/delete_account_invite
+	if not token then
+		return nil, "no-token";
+	end
+	return store():set(nil, token, nil);
+end
+
+local valid_invite_methods = {};
+local valid_invite_mt = { __index = valid_invite_methods };
+
+-- Spends the invite (after the registration or subscription succeeded):
+-- nothing for a reusable invite, a use counted for a max_uses invite,
+-- otherwise both storage keys deleted.
+function valid_invite_methods:use()
+	for _, change in ipairs(self._valid:use_changes()) do
+		local ok, err = store():set(change.user, change.key, change.value);
+		if not ok then
+			module:log("error", "Failed to spend invite %s: %s", log_token(self.token), err);
+			return nil, "internal-server-error";
+		end
+	end
+	return true;
+end
+
+-- Gets a validated invite (or nil, err). Call :use() on it once it has
+-- been used. For a subscription, pass the local inviter's username.
+function get(token, username)
+	if not token then
+		return nil, "no-token";
+	end
+	-- Shape first: garbage never reaches storage.
+	local shaped, shape_err = xi.check_token(token);
+	if not shaped then
+		module:log("debug", "Refused malformed token: %s", shape_err);
+		return nil, shape_err == "no-token" and "no-token" or "token-invalid";
+	end
+	local record = store():get(nil, token);
+	local contact_expires = username and store():get(username, token) or nil;
+	local valid, err = xi.validate{
+		token = token, record = record, contact_expires = contact_expires,
+		inviter = username, now = os.time(),
+	};
+	if not valid then
+		module:log("debug", "Refused invite %s: %s", log_token(token), err);
+		return nil, err == "token-expired" and err or "token-invalid";
+	end
+	local inviter = valid.inviter;
+	return setmetatable({
+		token = token;
+		username = username or inviter;
+		inviter = not username and inviter or nil;
+		type = record and record.type or "roster";
+		jid = record and record.jid or (inviter and inviter.."@"..module.host);
+		uri = record and record.uri or xi.build_uri{ localpart = inviter, host = module.host, action = "roster", token = token };
+		additional_data = record and record.additional_data or nil;
+		reusable = valid.reusable;
+		expires = valid.expires;
+		_valid = valid;
+	}, valid_invite_mt);
+end
+
+function use(token) --luacheck: ignore 131/use
+	local invite = get(token);
+	return invite and invite:use();
+end
+
+-- For the other modules of this suite.
+module:provides("invites_core", { xi = xi });
+
+-- How the admin shell describes an invite of `host` (the shell's
+-- functions are shared by every host, so the host is passed in).
+local function describe(record, host)
+	local t = xi.record_type(record) or "?";
+	local username = record.jid and record.jid:match("^(.*)@");
+	if t == "password-reset" then
+		return "Password reset for "..record.jid;
+	elseif t == "account-and-contact" then
+		return "Invitation to register and become a contact of "..record.jid;
+	elseif username then
+		return ("Invitation to register on %s with username '%s'"):format(host, username);
+	end
+	return "Invitation to register on "..host;
+end
+
+--- Admin shell commands
+do
+	local get_module = require "core.modulemanager".get_module;
+	local function invites_of(host)
+		local mod = get_module(host, "invites");
+		if not mod then return nil, "mod_invites not loaded on "..tostring(host); end
+		return mod;
+	end
+
+	-- Prosody 0.12's shell: invite:create_account("user@host") etc.
+	local console_env = module:shared("/*/admin_shell/env");
+	console_env.invite = console_env.invite or {};
+	local invite_env = console_env.invite;
+
+	-- luacheck: ignore 212/self
+	function invite_env:create_account(user_jid, ttl)
+		local username, host = jid_split(user_jid);
+		local mod, err = invites_of(host);
+		if not mod then return nil, err; end
+		local invite, cerr = mod.create_account(username, nil, ttl);
+		if not invite then return nil, cerr; end
+		return true, invite.landing_page or invite.uri;
+	end
+
+	function invite_env:create_contact(user_jid, allow_registration, ttl)
+		local username, host = jid_split(user_jid);
+		local mod, err = invites_of(host);
+		if not mod then return nil, err; end
+		if not username then return nil, "Supply the JID of the account you want the recipient to become a contact of"; end
+		local invite, cerr = mod.create_contact(username, allow_registration, nil, ttl);
+		if not invite then return nil, cerr; end
+		return true, invite.landing_page or invite.uri;
+	end
+
+	function invite_env:create_reset(user_jid, ttl)
+		local username, host = jid_split(user_jid);
+		local mod, err = invites_of(host);
+		if not mod then return nil, err; end
+		if not username then return nil, "Supply the JID of the account you want to generate a password reset for"; end
+		local invite, cerr = mod.create_account_reset(username, ttl);
+		if not invite then return nil, cerr; end
+		return true, (invite.landing_page or invite.uri).." (valid until "..xi.datetime(invite.expires)..")";
+	end
+
+	function invite_env:show(host, token)
+		local mod, err = invites_of(host);
+		if not mod then return nil, err; end
+		local record, gerr = mod.get_account_invite_info(token);
+		if not record then return nil, gerr; end
+		local lines = {
+			describe(record, host),
+			"Created: "..(record.created_at and xi.datetime(record.created_at) or "unknown"),
+			"Expires: "..xi.datetime(record.expires),
+			"XMPP URI: "..record.uri,
+		};
+		if record.landing_page then lines[#lines+1] = "Web link: "..record.landing_page; end
+		local data = record.additional_data or {};
+		if data.note then lines[#lines+1] = "Comment: "..data.note; end
+		return true, table.concat(lines, "\n");
+	end
+
+	function invite_env:list(host)
+		local mod, err = invites_of(host);
+		if not mod then return nil, err; end
+		local n, lines = 0, {};
+		for token, record in mod.pending_account_invites() do
+			n = n + 1;
+			lines[n] = ("%s  %s  expires %s"):format(token, describe(record, host), xi.datetime(record.expires));
+		end
+		table.sort(lines);
+		lines[#lines+1] = ("%d pending invites"):format(n);
+		return true, table.concat(lines, "\n");
+	end
+
+	function invite_env:delete(host, token)
+		local mod, err = invites_of(host);
+		if not mod then return nil, err; end
+		if not mod.get_account_invite_info(token) and not (xi.check_token(token or "")) then
+			return nil, "token-invalid";
+		end
+		local ok, derr = mod.delete_account_invite(token);
+		if not ok then return nil, derr; end
+		return true, "Invitation deleted";
+	end
+end
+
+--- prosodyctl mod_invites generate HOST [--reset USER | --admin | --role R | --group G... | --expires-after P]
+function module.command(arg)
+	local usage = "usage: prosodyctl mod_"..module.name.." generate DOMAIN [--reset USERNAME | --admin | --role ROLE | --group GROUPID... | --expires-after PERIOD]";
+	if #arg < 2 or arg[1] ~= "generate" then
+		print(usage);
+		return 2;
+	end
+	table.remove(arg, 1);
+
+	local sm = require "core.storagemanager";
+	local mm = require "core.modulemanager";
+
+	local host = table.remove(arg, 1);
+	if not prosody.hosts[host] then
+		print("Host "..tostring(host).." does not exist");
+		return 1;
+	end
+	sm.initialize_host(host);
+	module.host = host; --luacheck: ignore 122/module
+	token_storage = nil;
+
+	local invites = module:depends("invites");
+	local invites_page_module = module:get_option_string("invites_page_module", "invites_page");
+	if mm.get_modules_for_host(host):contains(invites_page_module) then
+		module:depends(invites_page_module);
+	end
+
+	local allow_reset, roles, ttl;
+	local groups = {};
+	while #arg > 0 do
+		local value = table.remove(arg, 1);
+		if value == "--help" then
+			print(usage);
+			print();
+			print("    --reset USERNAME       a password reset link for USERNAME (valid 1 day)");
+			print("    --admin                the new account is an admin (= --role prosody:admin)");
+			print("    --role ROLE            grant ROLE to the new account");
+			print("    --group GROUPID        add the new account to the group (repeatable)");
+			print("    --expires-after PERIOD how long the invite is valid (e.g. \"2 days\", \"12h\", \"never\")");
+			return 0;
+		elseif value == "--reset" then
+			local username = arg[1] and xi.prep_username(arg[1]);
+			table.remove(arg, 1);
+			if not username then
+				print("Please supply a valid username to generate a reset link for");
+				return 2;
+			end
+			allow_reset = username;
+		elseif value == "--admin" then
+			roles = { "prosody:admin" };
+		elseif value == "--role" then
+			local rolename = table.remove(arg, 1);
+			if not rolename then
+				print("Please supply a role name");
+				return 2;
+			end
+			roles = { rolename };
+		elseif value == "--group" or value == "-g" then
+			local groupid = table.remove(arg, 1);
+			if not groupid then
+				print("Please supply a group ID");
+				return 2;
+			end
+			table.insert(groups, groupid);
+		elseif value == "--expires-after" then
+			local period = table.remove(arg, 1);
+			local seconds, _, msg = xi.parse_period(period or "");
+			if not seconds then
+				print("Invalid --expires-after: "..tostring(msg));
+				return 2;
+			end
+			ttl = seconds;
+		else
+			print("unexpected argument: "..value);
+			print(usage);
+			return 2;
+		end
+	end
+
+	local invite, err;
+	if allow_reset then
+		if roles or #groups > 0 then
+			print("--reset cannot be combined with --admin, --role or --group");
+			return 2;
+		end
+		invite, err = invites.create_account_reset(allow_reset, ttl);
+	else
+		local data = { groups = #groups > 0 and groups or nil };
+		if roles then
+			-- The form the running Prosody applies.
+			data.roles = roles_form == "set" and { [roles[1]] = true } or roles;
+		end
+		invite, err = invites.create_account(nil, data, ttl);
+	end
+	return module:require("xmpp_invites_shared").print_created(invite, err);
+end

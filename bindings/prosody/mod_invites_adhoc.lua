@@ -1,0 +1,129 @@
+-- mod_invites_adhoc on the xmpp-invites core (XEP-0401 easy onboarding):
+-- the contact invite command, the account invite command and the password
+-- reset command. Who may do what is decided by the core's policy, with its
+-- reason in every refusal; every result form carries FORM_TYPE.
+local dataforms = require "util.dataforms";
+local jid_split = require "util.jid".split;
+local jid_prep = require "util.jid".prep;
+local usermanager = require "core.usermanager";
+
+local xi = module:require("xmpp_invites_loader");
+local new_adhoc = module:require("adhoc").new;
+
+-- Whether local users can invite other users to create an account on this server
+local allow_user_invites = module:get_option_boolean("allow_user_invites", false);
+-- Who can see and use the contact invite command.
+local allow_contact_invites = module:get_option_boolean("allow_contact_invites", true);
+local allow_user_invite_roles = module:get_option_array("allow_user_invites_by_roles", {});
+local deny_user_invite_roles = module:get_option_array("deny_user_invites_by_roles", {});
+-- Ask for a username (XEP-0401 0.6.0 form) before creating account invites;
+-- by default the invite is created at once, as XEP-0401 recommends.
+local ask_username = module:get_option_boolean("invites_adhoc_ask_username", false);
+
+local invites;
+if prosody.shutdown then -- not under prosodyctl
+	invites = module:depends("invites");
+end
+
+local policy = xi.policy{
+	preset = "invites_adhoc", host = module.host,
+	allow_user_invites = allow_user_invites, allow_contact_invites = allow_contact_invites,
+	allow_user_invites_by_roles = allow_user_invite_roles, deny_user_invites_by_roles = deny_user_invite_roles,
+};
+
+local shared = module:require("xmpp_invites_shared");
+local who, refuse, result, refusal, fields = shared.who, shared.refuse, shared.result, shared.refusal, shared.fields;
+
+module:depends("adhoc");
+
+-- The contact invite: for local users (and admins) as the policy says; an
+-- account-and-contact invite (ibr=y) when they may invite new users.
+module:provides("adhoc", new_adhoc("Create new contact invite", "urn:xmpp:invite#invite",
+	function (_, data)
+		local username = jid_split(data.from);
+		local created_type, _, reason = policy:contact_invite(data.from, who(data.from));
+		if not created_type then
+			return refuse(reason);
+		end
+		local invite, err = invites.create_contact(username, created_type == "account-and-contact", { source = data.from });
+		if not invite then
+			return refuse("Could not create the invite: "..tostring(err));
+		end
+		return result(invite);
+	end, "any"));
+
+local create_account_form = dataforms.new{
+	title = "Create an account invite";
+	{ name = "username", type = "text-single", label = "Username", required = ask_username,
+		desc = "The only username the invite registers (optional)" };
+	{ name = "roster-subscription", type = "boolean", label = "Add the new account to my contacts" };
+};
+
+-- The account invite: admins by default. Answers at once unless
+-- invites_adhoc_ask_username is set, in which case the 0.6.0 form comes first.
+module:provides("adhoc", new_adhoc("Create new account invite", "urn:xmpp:invite#create-account",
+	function (_, data, state)
+		local refused = refusal(policy, "account", data);
+		if refused then return refused; end
+		if data.action == "cancel" then
+			return { status = "canceled" };
+		end
+		local username, subscribe;
+		if ask_username then
+			if not state then
+				return { status = "executing", actions = { "complete", default = "complete" }, form = create_account_form }, "asked";
+			end
+			local submitted, err, message = xi.parse_create_account_submission(fields(data), true);
+			if not submitted then
+				return refuse(message or err);
+			end
+			username, subscribe = submitted.username, submitted.roster_subscription;
+		end
+		local invite, err;
+		if subscribe then
+			-- XEP-0401: with roster-subscription the new account becomes a
+			-- contact of the requester, as through a contact invite.
+			local inviter = jid_split(data.from);
+			invite, err = invites.create_contact(inviter, true, { source = data.from });
+		else
+			invite, err = invites.create_account(username, { source = data.from });
+		end
+		if not invite then
+			return refuse("Could not create the invite: "..tostring(err));
+		end
+		return result(invite);
+	end, "any"));
+
+local reset_form = dataforms.new{
+	title = "Create password reset invite";
+	{ name = "accountjid", type = "jid-single", label = "Account", required = true };
+};
+
+-- The password reset (Prosody 13's node): admins only.
+module:provides("adhoc", new_adhoc("Create password reset invite", "xmpp:prosody.im/mod_invites_adhoc#password-reset",
+	function (_, data, state)
+		local refused = refusal(policy, "password-reset", data);
+		if refused then return refused; end
+		if data.action == "cancel" then
+			return { status = "canceled" };
+		end
+		if not state then
+			return { status = "executing", actions = { "complete", default = "complete" }, form = reset_form }, "asked";
+		end
+		local account, err, message = xi.parse_password_reset_submission(fields(data));
+		if not account then
+			return refuse(message or err);
+		end
+		local username, host = jid_split(jid_prep(account));
+		if host ~= module.host then
+			return refuse("The account must be on "..module.host);
+		end
+		if not usermanager.user_exists(username, host) then
+			return refuse("There is no account "..account);
+		end
+		local invite, cerr = invites.create_account_reset(username);
+		if not invite then
+			return refuse("Could not create the invite: "..tostring(cerr));
+		end
+		return result(invite);
+	end, "any"));

@@ -1,0 +1,244 @@
+-- mod_invites_register on the xmpp-invites core: registration with invite
+-- tokens (XEP-0445, and the legacy urn:xmpp:invite), the registration gate,
+-- and pre-approved subscriptions (XEP-0379). Unlike stock 0.12.3 it
+-- enforces bound usernames, never lets a reset invite create an account,
+-- approves contact-only tokens in subscribe presences, re-reads the invite
+-- from storage before an account is created (so one single-use token
+-- registers one account, however many sessions presented it), and never
+-- logs a whole token.
+local st = require "util.stanza";
+local jid_split = require "util.jid".split;
+local jid_bare = require "util.jid".bare;
+local rostermanager = require "core.rostermanager";
+local usermanager = require "core.usermanager";
+local modulemanager = require "core.modulemanager";
+
+local xi = module:require("xmpp_invites_loader");
+
+local require_encryption = module:get_option_boolean("c2s_require_encryption",
+	module:get_option_boolean("require_encryption", true));
+local invite_only = module:get_option_boolean("registration_invite_only", true);
+
+local invites;
+if prosody.process_type == "prosody" then
+	invites = module:depends("invites");
+	if invite_only then
+		module:depends("register_ibr");
+	end
+end
+
+local function log_token(token)
+	return xi.redact_token(token or "") or "(malformed)";
+end
+
+local legacy_invite_stream_feature = st.stanza("register", { xmlns = "urn:xmpp:invite" }):up();
+local invite_stream_feature = st.stanza("register", { xmlns = "urn:xmpp:ibr-token:0" }):up();
+module:hook("stream-features", function(event)
+	local session, features = event.origin, event.features;
+	-- Advertised to unauthenticated clients only, on encrypted streams
+	-- unless encryption is not required.
+	if session.type ~= "c2s_unauthed" or (require_encryption and not session.secure) then
+		return;
+	end
+	features:add_child(legacy_invite_stream_feature);
+	features:add_child(invite_stream_feature);
+end);
+
+-- XEP-0379: a subscription request carrying the inviter's token is
+-- approved, the inviter's roster pushed, and a subscription sent back.
+module:hook("presence/bare", function (event)
+	local stanza = event.stanza;
+	if stanza.attr.type ~= "subscribe" then return; end
+	local preauth = stanza:get_child("preauth", "urn:xmpp:pars:0");
+	if not preauth then return; end
+	local token = preauth.attr.token;
+	if not token then return; end
+
+	local username, host = jid_split(stanza.attr.to);
+	if host ~= module.host or not username then return; end
+
+	local invite, err = invites.get(token, username);
+	if not invite then
+		-- Delivered as an ordinary subscription request.
+		module:log("debug", "Subscription with invite %s not pre-approved: %s", log_token(token), err);
+		return;
+	end
+
+	local contact = jid_bare(stanza.attr.from);
+	local user_jid = username.."@"..host;
+	module:log("debug", "Approving inbound subscription to %s from %s", user_jid, contact);
+	if not rostermanager.set_contact_pending_in(username, host, contact, stanza) then return; end
+	if not rostermanager.subscribed(username, host, contact) then return; end
+	invite:use();
+	rostermanager.roster_push(username, host, contact);
+	-- Tell the contact it is approved (stock 0.12.3 leaves this to chance).
+	module:send(st.presence({ type = "subscribed", from = user_jid, to = contact }));
+	-- And ask for the way back: the goal is a mutual subscription.
+	if not rostermanager.is_user_subscribed(username, host, contact)
+	and not rostermanager.is_contact_pending_out(username, host, contact) then
+		if rostermanager.set_contact_pending_out(username, host, contact) then
+			rostermanager.roster_push(username, host, contact);
+			module:send(st.presence({ type = "subscribe", from = user_jid, to = contact }));
+		end
+	end
+	return true;
+end, 1);
+
+-- XEP-0445: the client presents a token before registering.
+module:hook("stanza/iq/urn:xmpp:pars:0:preauth", function(event)
+	local origin, stanza = event.origin, event.stanza;
+	if stanza.attr.type ~= "set" then return; end
+	local token = stanza.tags[1].attr.token;
+	local validated_invite, err = invites.get(token);
+	if not validated_invite then
+		module:log("debug", "Refused preauth %s: %s", log_token(token), err);
+		origin.send(st.error_reply(stanza, "cancel", "forbidden", "The invite token is invalid or expired"));
+		return true;
+	end
+	origin.validated_invite = validated_invite;
+	origin.send(st.reply(stanza));
+	return true;
+end);
+
+-- The invite as the store has it now, or nil, error (it may have been used
+-- or deleted since it was presented).
+local function current(validated_invite)
+	if validated_invite.username and not validated_invite.inviter then
+		return invites.get(validated_invite.token, validated_invite.username);
+	end
+	return invites.get(validated_invite.token);
+end
+
+-- The gate. Every refusal says why, in Prosody's words where it has some.
+module:hook("user-registering", function (event)
+	local validated_invite = event.validated_invite or (event.session and event.session.validated_invite);
+	local username = event.username;
+	local fresh;
+	if validated_invite then
+		local err;
+		fresh, err = current(validated_invite);
+		if not fresh then
+			module:log("debug", "Invite %s no longer valid at registration: %s", log_token(validated_invite.token), err);
+			event.allowed = false;
+			event.reason = "The invite token is invalid or expired";
+			return;
+		end
+	end
+	-- A name held by another pending bound invite is not free. (Without an
+	-- invite on an invite-only server the gate refuses anyway.)
+	local reserved = false;
+	if fresh or not invite_only then
+		local records = {};
+		-- The keyval view of the invite store lists every host-level record.
+		for _, record in pairs(module:open_store("invite_token"):get(nil) or {}) do
+			if type(record) == "table" then records[#records + 1] = record; end
+		end
+		reserved = xi.reserved_by(username, records, os.time(), fresh and fresh.token) and true or false;
+	end
+	local admitted, code, message = xi.registration_gate{
+		invite = fresh and fresh._valid or nil,
+		invite_only = invite_only,
+		username = username,
+		account_exists = usermanager.user_exists(username, module.host),
+		reserved = reserved,
+	};
+	if not admitted then
+		module:log("debug", "Registration of %s refused: %s", tostring(username), code);
+		event.allowed = false;
+		event.reason = message;
+		if code == "account-exists" then
+			event.error_type, event.error_condition = "cancel", "conflict";
+		elseif code == "username-reserved" then
+			event.error_type, event.error_condition = "cancel", "not-allowed";
+		end
+		return;
+	end
+	if admitted.kind == "password-reset" then
+		event.allow_reset = admitted.username;
+	end
+	if fresh then
+		-- Whoever holds the invite presented (the session, or a web
+		-- registration module) now holds the invite as stored, and what to
+		-- apply once the account exists.
+		for k, v in pairs(fresh) do validated_invite[k] = v; end
+		validated_invite.admitted = admitted;
+	end
+end);
+
+-- Make a *one-way* subscription. User will see when contact is online,
+-- contact will not see when user is online.
+function subscribe(host, user_username, contact_username) --luacheck: ignore 131/subscribe
+	local user_jid = user_username.."@"..host;
+	local contact_jid = contact_username.."@"..host;
+	rostermanager.set_contact_pending_out(user_username, host, contact_jid);
+	rostermanager.set_contact_pending_in(contact_username, host, user_jid);
+	rostermanager.subscribed(contact_username, host, user_jid);
+	rostermanager.process_inbound_subscription_approval(user_username, host, contact_jid);
+end
+
+-- Make a mutual subscription between user1 and user2.
+function subscribe_both(host, user1, user2) --luacheck: ignore 131/subscribe_both
+	subscribe(host, user1, user2);
+	subscribe(host, user2, user1);
+end
+
+local function apply_roles(username, roles)
+	if not roles or #roles == 0 then return; end
+	if usermanager.set_user_role then -- 13: primary role, then secondary ones
+		local ok, err = usermanager.set_user_role(username, module.host, roles[1]);
+		if not ok then module:log("error", "Could not set role %s of %s: %s", roles[1], username, err); end
+		for i = 2, #roles do
+			if usermanager.add_user_secondary_role then
+				usermanager.add_user_secondary_role(username, module.host, roles[i]);
+			end
+		end
+	else -- 0.12: the roles store holds a set
+		local set = {};
+		for _, role in ipairs(roles) do set[role] = true; end
+		module:open_store("roles"):set(username, set);
+	end
+end
+
+local function apply_groups(username, groups)
+	if not groups or #groups == 0 then return; end
+	local groups_internal = modulemanager.get_module(module.host, "groups_internal");
+	if not groups_internal or not groups_internal.add_member then
+		module:log("warn", "Invite for %s names groups, but mod_groups_internal is not loaded", username);
+		return;
+	end
+	for _, group_id in ipairs(groups) do
+		local ok, err = groups_internal.add_member(group_id, username);
+		if not ok then module:log("warn", "Could not add %s to group %s: %s", username, group_id, tostring(err)); end
+	end
+end
+
+-- Registration done: spend the token, then contacts, roles and groups.
+module:hook("user-registered", function (event)
+	local validated_invite = event.validated_invite or (event.session and event.session.validated_invite);
+	if not validated_invite then
+		return;
+	end
+	local contact_username = event.username;
+	local admitted = validated_invite.admitted or {};
+	validated_invite:use();
+	if event.session then event.session.validated_invite = nil; end
+
+	local inviter_username = validated_invite.inviter;
+	if inviter_username then
+		module:log("debug", "Creating mutual subscription between %s and %s", inviter_username, contact_username);
+		subscribe_both(module.host, inviter_username, contact_username);
+		rostermanager.roster_push(inviter_username, module.host, contact_username.."@"..module.host);
+	end
+	apply_roles(contact_username, admitted.roles);
+	apply_groups(contact_username, admitted.groups);
+end);
+
+-- The account existed (a password reset): spend the token.
+module:hook("user-password-reset", function (event)
+	local validated_invite = event.validated_invite or (event.session and event.session.validated_invite);
+	if not validated_invite then
+		return;
+	end
+	validated_invite:use();
+	if event.session then event.session.validated_invite = nil; end
+end);

@@ -1,0 +1,72 @@
+-- What the modules of this folder share: for the ad-hoc commands, the
+-- requester as the core's policy sees them, refusals, submitted fields and
+-- the XEP-0401 result form; for the prosodyctl commands, the report of a
+-- created invite.
+local dataforms = require "util.dataforms";
+local usermanager = require "core.usermanager";
+
+local xi = module:require("xmpp_invites_loader");
+
+local function who(from)
+	local roles = {};
+	local is_admin = usermanager.is_admin(from, module.host) and true or false;
+	if usermanager.get_roles then -- 0.12: a set of roles
+		for role in pairs(usermanager.get_roles(from, module.host) or {}) do
+			roles[#roles + 1] = role;
+		end
+	elseif usermanager.get_jid_role then -- 13
+		local role = usermanager.get_jid_role(from, module.host);
+		if role then roles[1] = role.name; end
+	end
+	return { admin = is_admin, roles = roles };
+end
+
+local function refuse(message)
+	return { status = "completed", error = { message = message } };
+end
+
+-- The result form built from the core's description: FORM_TYPE first.
+local function result(invite)
+	local form = xi.result_form(invite.uri, invite.landing_page, invite.expires);
+	local layout, values = { title = form.title }, {};
+	for i, f in ipairs(form.fields) do
+		layout[i] = { name = f.var, type = f.type, label = f.label, value = f.type == "hidden" and f.value or nil };
+		if f.type ~= "hidden" then values[f.var] = f.value; end
+	end
+	return { status = "completed", result = { layout = dataforms.new(layout), values = values } };
+end
+
+-- The policy's verdict on `data.from` creating an invite of `invite_type`:
+-- a refusal to return, or nil to go on.
+local function refusal(policy, invite_type, data)
+	local allowed, _, reason = policy:decide(data.from, invite_type, who(data.from));
+	if not allowed then
+		return refuse(reason);
+	end
+end
+
+-- The submitted form's fields as { var = value }.
+local function fields(data)
+	local values = {};
+	if data.form then
+		for field in data.form:childtags("field") do
+			values[field.attr.var] = field:get_child_text("value");
+		end
+	end
+	return values;
+end
+
+-- prosodyctl: prints the invite's link and returns the exit code.
+local function print_created(invite, err)
+	if not invite then
+		print("Could not create the invite: "..tostring(err));
+		return 1;
+	end
+	print(invite.landing_page or invite.uri);
+	return 0;
+end
+
+return {
+	who = who, refuse = refuse, result = result, refusal = refusal,
+	fields = fields, print_created = print_created,
+};

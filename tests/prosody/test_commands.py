@@ -1,0 +1,105 @@
+"""Admin commands on a real Prosody with our modules: prosodyctl
+mod_invites generate and its flags, the admin shell's invite commands,
+invite_expiry as a period, roles and groups applied, reusable group
+invites, and the deprecated mod_easy_invite."""
+
+import re
+import time
+
+from conftest import run
+from harness import FIXTURES, Client, form_values
+from test_adhoc import ACCOUNT, CONTACT, command, note, token_of
+from test_register import can_login, generate, register
+
+USERS = ["admin@example.com", "alice@example.com"]
+
+
+def shell(server, line):
+    out = server.prosodyctl("shell", line).stdout
+    assert "OK:" in out or "Result:" in out, out
+    return out
+
+
+def test_generate_flags(prosody):
+    server = prosody(users=USERS, plugin_paths=[FIXTURES], modules=[
+        "invites", "invites_adhoc", "invites_register", "groups_internal"])
+    # --admin: the new account is an admin (it may create account invites).
+    assert run(register(server, generate(server, "--admin"), "boss"))[1][0]
+    cmd = run(command(server, "boss@example.com", ACCOUNT))
+    assert cmd["status"] == "completed" and form_values(cmd)["uri"].startswith("xmpp:example.com?register")
+    # --role R: not an admin.
+    assert run(register(server, generate(server, "--role", "prosody:member"), "member"))[1][0]
+    assert note(run(command(server, "member@example.com", ACCOUNT))) == "only admins may create account invites"
+    # --group G...: joined through mod_groups_internal's add_member.
+    assert run(register(server, generate(server, "--group", "g1", "--group", "g2"), "grouped"))[1][0]
+    groups = (server.data_dir / "example%2ecom" / "groups_test" / "grouped.dat").read_text()
+    assert '"g1"' in groups and '"g2"' in groups
+    # --expires-after PERIOD.
+    token = generate(server, "--expires-after", "2 days")
+    shown = shell(server, f"invite:show('example.com', '{token}')")
+    created = int(time.time())
+    expires = re.search(r"Expires: (\S+)", shown).group(1)
+    assert expires.startswith(time.strftime("%Y-%m-%d", time.gmtime(created + 172800)))
+    # Bad input: a clear message and a non-zero exit, nothing written.
+    for args, message in [
+        (["--expires-after", "1m"], 'write "1 min" for minutes or "1 mon" for months'),
+        (["--bogus"], "unexpected argument: --bogus"),
+        (["--reset", "alice", "--admin"], "--reset cannot be combined"),
+        (["--role"], "Please supply a role name"),
+    ]:
+        p = server.prosodyctl("mod_invites", "generate", "example.com", *args, check=False)
+        assert p.returncode != 0 and message in p.stdout, (args, p.stdout)
+    p = server.prosodyctl("mod_invites", "generate", "nowhere.example", check=False)
+    assert p.returncode != 0 and "does not exist" in p.stdout
+
+
+def test_invite_expiry_is_a_period(prosody):
+    server = prosody(users=USERS, config='invite_expiry = "3 days"')
+    token = generate(server)
+    expires = re.search(r"Expires: (\S+)", shell(server, f"invite:show('example.com', '{token}')")).group(1)
+    assert expires.startswith(time.strftime("%Y-%m-%d", time.gmtime(time.time() + 3 * 86400)))
+
+
+def test_shell_commands(prosody):
+    server = prosody(users=USERS)
+    out = shell(server, "invite:create_account('example.com')")
+    any_token = token_of(out)
+    out = shell(server, "invite:create_account('juliet@example.com')")
+    assert "xmpp:juliet@example.com?register;preauth=" in out
+    out = shell(server, "invite:create_contact('alice@example.com', true)")
+    assert re.search(r"xmpp:alice@example.com\?roster;preauth=\S+;ibr=y", out)
+    out = shell(server, "invite:create_reset('alice@example.com')")
+    assert "xmpp:alice@example.com?register;preauth=" in out and "valid until" in out
+    listing = shell(server, "invite:list('example.com')")
+    assert "4 pending invites" in listing and any_token in listing
+    shown = shell(server, f"invite:show('example.com', '{any_token}')")
+    assert "Invitation to register on example.com" in shown
+    assert "Invitation deleted" in shell(server, f"invite:delete('example.com', '{any_token}')")
+    assert "3 pending invites" in shell(server, "invite:list('example.com')")
+    assert run(register(server, any_token, "late"))[0] == "preauth"
+
+
+def test_reusable_group_invite(prosody):
+    server = prosody(users=USERS, plugin_paths=[FIXTURES], modules=[
+        "invites", "invites_adhoc", "invites_register", "groups_internal"])
+    out = server.prosodyctl(
+        "shell", '> local i = prosody.hosts["example.com"].modules.invites.create_group({"family"}, nil, 3600); return i.uri'
+    ).stdout
+    token = token_of(re.search(r"xmpp:\S+", out).group(0))
+    for name in ("kid1", "kid2", "kid3"):
+        assert run(register(server, token, name))[1][0]
+        assert '"family"' in (server.data_dir / "example%2ecom" / "groups_test" / f"{name}.dat").read_text()
+
+
+def test_easy_invite(prosody):
+    server = prosody(users=USERS, modules=["invites", "easy_invite"])
+    cmd = run(command(server, "alice@example.com", CONTACT))
+    uri = form_values(cmd)["uri"]
+    assert uri.startswith("xmpp:alice@example.com?roster;preauth=") and uri.endswith(";ibr=y")
+    assert run(register(server, token_of(uri), "friend"))[1][0]
+    out = server.prosodyctl("mod_easy_invite", "example.com", "generate", "--admin").stdout
+    token = token_of(re.search(r"xmpp:\S+", out).group(0))
+    assert run(register(server, token, "boss"))[1][0]
+    assert run(can_login(server, "boss@example.com"))
+    p = server.prosodyctl("mod_easy_invite", "example.com", "frobnicate", check=False)
+    assert p.returncode != 0 and "usage: prosodyctl mod_easy_invite" in p.stdout

@@ -1,0 +1,86 @@
+"""Switching from stock Prosody 0.12.3's invite modules to ours and back
+loses nothing: each reads the invites the other wrote."""
+
+import asyncio
+
+from conftest import run
+from harness import Client, form_values
+from test_adhoc import ACCOUNT, CONTACT, token_of
+from test_register import can_login, generate, register
+from test_subscription import subscribe_with_token, subscription, until
+
+USERS = ["admin@example.com", "alice@example.com", "bob@example.com"]
+
+
+async def contact_invite(server, jid):
+    c = await Client(jid, "secret", server.c2s_port).online()
+    try:
+        return form_values(await c.command(CONTACT))["uri"]
+    finally:
+        await c.close()
+
+
+async def account_invite(server):
+    c = await Client("admin@example.com", "secret", server.c2s_port).online()
+    try:
+        cmd = await c.command(ACCOUNT)
+        return form_values(cmd)
+    finally:
+        await c.close()
+
+
+async def subscribe(server, who, to, token, password="secret"):
+    c = await Client(who, password, server.c2s_port).online()
+    try:
+        subscribe_with_token(c, to, token)
+        return await until(lambda: subscription(c, to) in ("to", "both"))
+    finally:
+        await c.close()
+
+
+def test_stock_to_ours_and_back(prosody):
+    server = prosody(users=USERS, ours=False)
+    # Stock Prosody writes invites of every kind it has.
+    stock_account = generate(server)
+    stock_admin = generate(server, "--admin")
+    stock_reset = generate(server, "--reset", "bob")
+    stock_contact_only = token_of(run(contact_invite(server, "alice@example.com")))
+    stock_contact_ibr = token_of(run(contact_invite(server, "admin@example.com")))
+    stock_form = run(account_invite(server))
+    # (Stock's account invite form has no FORM_TYPE; ours has.)
+    assert "FORM_TYPE" not in stock_form
+    stock_account2 = token_of(stock_form["uri"])
+
+    server.stop()
+    server.ours = True
+    server.start()
+    # Ours honours every one of them.
+    assert run(register(server, stock_account, "s1"))[1][0]
+    assert run(register(server, stock_admin, "s2"))[1][0]
+    assert run(register(server, stock_reset, "bob", "reset-by-ours"))[1][0]
+    assert run(can_login(server, "bob@example.com", "reset-by-ours"))
+    # Stock 0.12.3 itself fails on this one (a Lua error in get()).
+    assert run(subscribe(server, "bob@example.com", "alice@example.com", stock_contact_only, "reset-by-ours"))
+    assert run(register(server, stock_contact_ibr, "s3"))[1][0]
+    # Ours writes its own, and leaves one of stock's pending.
+    ours_account = generate(server)
+    ours_admin = generate(server, "--admin")
+    ours_contact_ibr = token_of(run(contact_invite(server, "admin@example.com")))
+    ours_contact_only = token_of(run(contact_invite(server, "alice@example.com")))
+
+    server.stop()
+    server.ours = False
+    server.start()
+    # Stock reads ours, and stock's own pending invite survived the visit.
+    assert run(register(server, ours_account, "o1"))[1][0]
+    assert run(register(server, ours_admin, "o2"))[1][0]
+    assert run(register(server, ours_contact_ibr, "o3"))[1][0]
+    assert run(register(server, stock_account2, "s4"))[1][0]
+    for name in ("s1", "s2", "s3", "s4", "o1", "o2", "o3"):
+        assert run(can_login(server, f"{name}@example.com"))
+
+    # And back to ours: the contact-only invite ours wrote is still good.
+    server.stop()
+    server.ours = True
+    server.start()
+    assert run(subscribe(server, "s1@example.com", "alice@example.com", ours_contact_only))
