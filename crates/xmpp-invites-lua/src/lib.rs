@@ -10,6 +10,7 @@
 
 mod args;
 mod objects;
+mod record;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -19,7 +20,7 @@ use invites::{
 };
 use mlua::{IntoLuaMulti, Lua, MultiValue, Table, Value};
 
-use crate::args::{Args, fail, from_lua, reply, str_list, to_lua};
+use crate::args::{Args, fail, from_lua, reply, str_list};
 use crate::objects::{LuaPolicy, LuaValidInvite};
 
 type Ret = mlua::Result<MultiValue>;
@@ -28,7 +29,13 @@ type Ret = mlua::Result<MultiValue>;
 type Export = fn(&mut Args) -> Ret;
 
 /// The module table.
-#[mlua::lua_module(name = "xmpp_invites")]
+///
+/// `skip_memory_check`: mlua cannot know whether the host Lua has a memory
+/// limit, so by default it wraps every allocating Lua call in a protected
+/// call; that doubled the cost of a create. Prosody and plain Lua run with
+/// the system allocator and no limit, where a Lua allocation fails only
+/// when the process is out of memory anyway.
+#[mlua::lua_module(name = "xmpp_invites", skip_memory_check)]
 fn open(lua: &Lua) -> mlua::Result<Table> {
     let m = lua.create_table()?;
     m.set("version", env!("CARGO_PKG_VERSION"))?;
@@ -210,7 +217,9 @@ fn invite_type(func: &str, name: &str, s: &str) -> mlua::Result<InviteType> {
 pub(crate) fn change_table(lua: &Lua, c: &StorageChange) -> mlua::Result<Table> {
     let t = lua.create_table()?;
     let (op, value) = match c {
-        StorageChange::PutRecord { record, .. } => ("put-record", to_lua(lua, record.as_ref())?),
+        StorageChange::PutRecord { record, .. } => {
+            ("put-record", Value::Table(record::to_table(lua, record)?))
+        }
         StorageChange::PutContactExpiry { expires, .. } => {
             ("put-contact-expiry", Value::Integer(*expires))
         }
@@ -362,8 +371,27 @@ fn create(a: &mut Args) -> Ret {
     out.set("expires", invite.expires())?;
     out.set("type", invite.invite_type().as_str())?;
     out.set("inviter", invite.inviter())?;
-    out.set("record", to_lua(lua, invite.record())?)?;
-    out.set("changes", changes_table(lua, &invite.storage_changes())?)?;
+    // One record table, shared by `record` and the put-record change: what
+    // an invite-created handler changes is what gets stored.
+    let record = record::to_table(lua, invite.record())?;
+    let changes = lua.create_table()?;
+    if invite.record().allow_registration {
+        let put = lua.create_table_with_capacity(0, 4)?;
+        put.raw_set("op", "put-record")?;
+        put.raw_set("key", invite.token().as_str())?;
+        put.raw_set("value", record.clone())?;
+        changes.raw_push(put)?;
+    }
+    if let Some(inviter) = invite.inviter() {
+        let put = lua.create_table_with_capacity(0, 4)?;
+        put.raw_set("op", "put-contact-expiry")?;
+        put.raw_set("user", inviter)?;
+        put.raw_set("key", invite.token().as_str())?;
+        put.raw_set("value", invite.expires())?;
+        changes.raw_push(put)?;
+    }
+    out.set("record", record)?;
+    out.set("changes", changes)?;
     out.into_lua_multi(lua)
 }
 
@@ -376,10 +404,7 @@ pub(crate) fn record_of(
 ) -> mlua::Result<Option<Result<InviteRecord, invites::RecordError>>> {
     match v {
         Value::Nil => Ok(None),
-        Value::Table(_) => Ok(Some(match from_lua(lua, v) {
-            Ok(json) => InviteRecord::from_value(json),
-            Err(e) => Err(invites::RecordError::Invalid(e.to_string())),
-        })),
+        Value::Table(t) => Ok(Some(record::from_table(lua, &t))),
         other => Err(mlua::Error::runtime(format!(
             "bad argument '{name}' to '{func}' (record table expected, got {})",
             other.type_name()
@@ -390,7 +415,7 @@ pub(crate) fn record_of(
 fn record_from_json(a: &mut Args) -> Ret {
     let lua = a.lua();
     match InviteRecord::from_json(&a.str(0, "json")?) {
-        Ok(r) => to_lua(lua, &r)?.into_lua_multi(lua),
+        Ok(r) => record::to_table(lua, &r)?.into_lua_multi(lua),
         Err(e) => fail(lua, e.code(), &e),
     }
 }
@@ -526,7 +551,7 @@ fn reserved_by(a: &mut Args) -> Ret {
         }
     }
     match invites::reserved_by(&username, &records, now, except.as_deref()) {
-        Some(r) => to_lua(lua, r)?.into_lua_multi(lua),
+        Some(r) => record::to_table(lua, r)?.into_lua_multi(lua),
         None => false.into_lua_multi(lua),
     }
 }

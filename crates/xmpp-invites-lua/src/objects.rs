@@ -37,7 +37,7 @@ impl UserData for LuaValidInvite {
             }
         });
         fields.add_field_method_get("record", |lua, this| match this.0.record() {
-            Some(r) => to_lua(lua, r),
+            Some(r) => crate::record::to_table(lua, r).map(Value::Table),
             None => Ok(Value::Nil),
         });
     }

@@ -10,7 +10,7 @@ use crate::period::{Period, PeriodError};
 use crate::record::{AdditionalData, InviteAction, InviteRecord, Roles};
 use crate::template::TemplateError;
 use crate::token::{Token, TokenError, TokenFormat};
-use crate::uri::{InviteUri, UriError};
+use crate::uri::{UriError, write_invite_uri};
 
 /// Why an invite could not be created.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -300,7 +300,16 @@ impl NewInvite {
         });
         let expires = ttl.expiry_from(now)?;
         let token = Token::generate(rng, self.format)?;
-        let uri = InviteUri::new(jid.clone(), action, &token, allow_registration).to_uri()?;
+        let mut uri = String::with_capacity(80);
+        uri.push_str("xmpp:");
+        write_invite_uri(
+            &mut uri,
+            jid.username(),
+            jid.host(),
+            action,
+            token.as_str(),
+            allow_registration,
+        )?;
         let mut record = InviteRecord {
             action,
             jid: jid.to_string(),

@@ -55,6 +55,16 @@ pub fn prep_username(username: &str) -> Result<String, JidError> {
     if username.is_empty() {
         return Err(JidError::EmptyUsername);
     }
+    // Fast path: printable ASCII without capitals or the characters
+    // nodeprep prohibits is its own nodeprep (nothing to map, fold or
+    // normalise).
+    if username.len() <= MAX_PART_BYTES
+        && username
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !b.is_ascii_uppercase() && !b"\"&'/:<>@".contains(&b))
+    {
+        return Ok(username.to_owned());
+    }
     let prepped = stringprep::nodeprep(username)
         .map_err(|_| JidError::InvalidUsername(username.to_owned()))?;
     if prepped.is_empty() {
@@ -77,6 +87,9 @@ pub fn prep_username(username: &str) -> Result<String, JidError> {
 pub fn prep_host(host: &str) -> Result<String, JidError> {
     if host.is_empty() {
         return Err(JidError::EmptyHost);
+    }
+    if is_plain_ascii_host(host) {
+        return Ok(host.to_owned());
     }
     let prepped = stringprep::nameprep(host).map_err(|_| JidError::InvalidHost(host.to_owned()))?;
     let prepped = prepped.strip_suffix('.').unwrap_or(&prepped);
@@ -103,12 +116,52 @@ pub fn host_to_ascii(host: &str) -> Result<String, JidError> {
     if host.is_empty() {
         return Err(JidError::EmptyHost);
     }
+    if is_plain_ascii_host(host) {
+        return Ok(host.to_owned());
+    }
     let ascii =
         idna::domain_to_ascii_strict(host).map_err(|_| JidError::InvalidHost(host.to_owned()))?;
     if ascii.is_empty() || ascii.len() > MAX_PART_BYTES {
         return Err(JidError::InvalidHost(host.to_owned()));
     }
     Ok(ascii)
+}
+
+/// Whether `host` is already in the form nameprep and IDNA would give it:
+/// lowercase LDH labels of 1 to 63 bytes, none starting or ending with a
+/// hyphen, no A-label (`xn--`, which IDNA must check), not all-numeric at
+/// the end. Such hosts skip the Unicode tables.
+fn is_plain_ascii_host(host: &str) -> bool {
+    let b = host.as_bytes();
+    if b.is_empty() || b.len() > 253 {
+        return false;
+    }
+    // One pass: track the current label's start, and whether it is all
+    // digits (a numeric last label is no domain name for IDNA).
+    let mut start = 0;
+    let mut all_digits = true;
+    for (i, &c) in b.iter().enumerate() {
+        if c == b'.' {
+            if !plain_label(&b[start..i]) {
+                return false;
+            }
+            start = i + 1;
+            all_digits = true;
+        } else if c.is_ascii_lowercase() || c == b'-' {
+            all_digits = false;
+        } else if !c.is_ascii_digit() {
+            return false;
+        }
+    }
+    plain_label(&b[start..]) && !all_digits
+}
+
+fn plain_label(label: &[u8]) -> bool {
+    !label.is_empty()
+        && label.len() <= 63
+        && label[0] != b'-'
+        && label[label.len() - 1] != b'-'
+        && !(label.len() >= 4 && label[2] == b'-' && label[3] == b'-')
 }
 
 /// A normalised bare JID, `user@host` or `host`.
@@ -197,6 +250,50 @@ mod tests {
         assert_eq!(
             host_to_ascii("bücher.example").unwrap(),
             "xn--bcher-kva.example"
+        );
+    }
+
+    #[test]
+    fn ascii_fast_paths_agree_with_the_tables() {
+        for user in [
+            "romeo",
+            "a?b",
+            "100%",
+            "x.y_z-1",
+            "nasty!#$%()*+,;=[\\]^`{|}~",
+            "Romeo",
+            "ab\u{AD}c",
+            "a\u{300}",
+        ] {
+            assert_eq!(
+                prep_username(user).ok(),
+                stringprep::nodeprep(user).ok().map(|c| c.into_owned()),
+                "{user}"
+            );
+        }
+        for host in [
+            "example.com",
+            "a-b.example",
+            "xn--mnchen-3ya.example",
+            "Example.com",
+            "a--b.example",
+            "-a.example",
+            "a.b-",
+            "1.2.3.4",
+            "localhost",
+            "a..b",
+            "ex_ample.com",
+        ] {
+            let slow = stringprep::nameprep(host).ok().and_then(|p| {
+                idna::domain_to_ascii_strict(&p)
+                    .ok()
+                    .map(|_| p.into_owned())
+            });
+            assert_eq!(prep_host(host).ok(), slow, "{host}");
+        }
+        assert_eq!(
+            host_to_ascii("xn--mnchen-3ya.example").unwrap(),
+            "xn--mnchen-3ya.example"
         );
     }
 

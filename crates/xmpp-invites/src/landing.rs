@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use crate::kind::{InviteType, UnknownInviteType};
 use crate::record::InviteRecord;
-use crate::template::{Renderer, TemplateError};
+use crate::template::{Renderer, TemplateError, balanced_end, strip_scheme, url_escape};
 use crate::uri::{InviteUri, UriError};
 
 /// A configured landing page: the `invites_page` template and the
@@ -27,6 +27,105 @@ pub struct LandingPage {
     template: String,
     supports: Vec<&'static str>,
     renderer: Renderer,
+    /// The template as text and plain blocks, when every block is a plain
+    /// lookup of a record field (the common `...?{invite.token}`): then a
+    /// link is built without turning the record into a value tree. Same
+    /// output as the renderer, which handles every other template.
+    compiled: Option<Vec<Part>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Part {
+    Text(String),
+    Field {
+        field: Field,
+        filters: Vec<fn(&str) -> String>,
+        raw: bool,
+        block: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Field {
+    Host,
+    Token,
+    Uri,
+    Jid,
+    Type,
+    CreatedAt,
+    Expires,
+}
+
+impl Field {
+    fn of(name: &str) -> Option<Self> {
+        Some(match name {
+            "host" => Self::Host,
+            "invite.token" => Self::Token,
+            "invite.uri" => Self::Uri,
+            "invite.jid" => Self::Jid,
+            "invite.type" => Self::Type,
+            "invite.created_at" => Self::CreatedAt,
+            "invite.expires" => Self::Expires,
+            _ => return None,
+        })
+    }
+
+    fn value<'a>(self, host: &'a str, r: &'a InviteRecord) -> Option<std::borrow::Cow<'a, str>> {
+        use std::borrow::Cow;
+        Some(match self {
+            Self::Host => Cow::Borrowed(host),
+            Self::Token => Cow::Borrowed(&r.token),
+            Self::Uri => Cow::Borrowed(&r.uri),
+            Self::Jid => Cow::Borrowed(&r.jid),
+            Self::Type => Cow::Borrowed(r.action.as_str()),
+            Self::CreatedAt => Cow::Owned(r.created_at?.to_string()),
+            Self::Expires => Cow::Owned(r.expires?.to_string()),
+        })
+    }
+}
+
+/// Compiles a template whose blocks are all `{field}`, `{field!}` or
+/// `{field|filter...}` (`!` last) over the fields above and the
+/// `urlescape`/`noscheme` filters; None for anything else.
+fn compile(template: &str) -> Option<Vec<Part>> {
+    let bytes = template.as_bytes();
+    let mut parts = Vec::new();
+    let (mut i, mut copied) = (0, 0);
+    while i < bytes.len() {
+        if bytes[i] != b'{' {
+            i += 1;
+            continue;
+        }
+        let Some(end) = balanced_end(bytes, i) else {
+            i += 1;
+            continue;
+        };
+        parts.push(Part::Text(template[copied..i].to_owned()));
+        let inner = &template[i + 1..end];
+        let (inner, raw) = match inner.strip_suffix('!') {
+            Some(rest) => (rest, true),
+            None => (inner, false),
+        };
+        let mut names = inner.split('|');
+        let field = Field::of(names.next()?)?;
+        let filters = names
+            .map(|f| match f {
+                "urlescape" => Some(url_escape as fn(&str) -> String),
+                "noscheme" => Some(strip_scheme as fn(&str) -> String),
+                _ => None,
+            })
+            .collect::<Option<Vec<_>>>()?;
+        parts.push(Part::Field {
+            field,
+            filters,
+            raw,
+            block: template[i..=end].to_owned(),
+        });
+        i = end + 1;
+        copied = i;
+    }
+    parts.push(Part::Text(template[copied..].to_owned()));
+    Some(parts)
 }
 
 impl LandingPage {
@@ -35,8 +134,10 @@ impl LandingPage {
     /// `contact-only`, so contact-only invites there never get a page; here
     /// they do. Password resets get none unless asked for.
     pub fn new(template: impl Into<String>) -> Self {
+        let template = template.into();
         Self {
-            template: template.into(),
+            compiled: compile(&template),
+            template,
             supports: vec!["account", "contact-only", "account-and-contact"],
             renderer: Renderer::url(),
         }
@@ -83,6 +184,28 @@ impl LandingPage {
     pub fn link(&self, host: &str, record: &InviteRecord) -> Result<Option<String>, TemplateError> {
         if !self.supports(record.invite_type()) {
             return Ok(None);
+        }
+        if let Some(parts) = &self.compiled {
+            let mut out = String::with_capacity(self.template.len() + 64);
+            for part in parts {
+                match part {
+                    Part::Text(t) => out.push_str(t),
+                    Part::Field {
+                        field,
+                        filters,
+                        raw,
+                        block,
+                    } => match field.value(host, record) {
+                        // A missing value leaves the block as written, as Lua's gsub does.
+                        None => out.push_str(block),
+                        Some(v) => {
+                            let v = filters.iter().fold(v.into_owned(), |v, f| f(&v));
+                            out.push_str(&if *raw { v } else { url_escape(&v) });
+                        }
+                    },
+                }
+            }
+            return Ok(Some(out));
         }
         let mut invite = record.to_value();
         if let Value::Object(map) = &mut invite {
@@ -144,6 +267,48 @@ mod tests {
                 .with_supported_names(["acount"])
                 .is_err()
         );
+    }
+
+    #[test]
+    fn compiled_templates_render_as_the_renderer_does() {
+        let mut r = record(
+            r#"{"type":"roster","jid":"a?b@example.com","token":"T-_x","allow_registration":true,"uri":"xmpp:a%3Fb@example.com?roster;preauth=T-_x;ibr=y","created_at":5,"expires":7}"#,
+        );
+        for template in [
+            "https://example.com/invite?{invite.token}",
+            "https://{host}/i/#{invite.uri|noscheme!}",
+            "{invite.uri|noscheme}{invite.uri}{invite.uri!}{invite.jid|urlescape}{invite.jid|urlescape!}",
+            "{invite.type}/{invite.created_at}/{invite.expires}/{host!}",
+            "{invite.token} } {invite.token",
+            "no blocks at all",
+        ] {
+            let page = LandingPage::new(template);
+            assert!(page.compiled.is_some(), "{template}");
+            let slow = LandingPage {
+                compiled: None,
+                ..page.clone()
+            };
+            assert_eq!(
+                page.link("münchen.example", &r).unwrap(),
+                slow.link("münchen.example", &r).unwrap(),
+                "{template}"
+            );
+        }
+        r.created_at = None;
+        let page = LandingPage::new("{invite.created_at}");
+        assert_eq!(
+            page.link("h", &r).unwrap().as_deref(),
+            Some("{invite.created_at}")
+        );
+        for generic in [
+            "{{invite.token}}",
+            "{invite.note}",
+            "{invite.token!|noscheme}",
+            "{host?x}",
+            "{invite.uri|lower}",
+        ] {
+            assert!(LandingPage::new(generic).compiled.is_none(), "{generic}");
+        }
     }
 
     #[test]

@@ -307,7 +307,7 @@ impl Renderer {
 }
 
 /// The index of the `}` that balances the `{` at `start` (Lua's `%b{}`).
-fn balanced_end(bytes: &[u8], start: usize) -> Option<usize> {
+pub(crate) fn balanced_end(bytes: &[u8], start: usize) -> Option<usize> {
     let mut depth = 0usize;
     for (j, &b) in bytes.iter().enumerate().skip(start) {
         match b {

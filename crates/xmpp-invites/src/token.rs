@@ -58,7 +58,8 @@ impl TokenFormat {
     /// Length of the token in characters.
     pub fn encoded_len(self) -> usize {
         match self {
-            Self::Base64Url { bytes } => Base64UrlUnpadded::encoded_len(&vec![0; bytes.min(4096)]),
+            // Unpadded base64: 4 characters per 3 bytes, rounded up.
+            Self::Base64Url { bytes } => bytes.saturating_mul(4).div_ceil(3),
             Self::Alphanumeric { chars } => chars,
         }
     }
@@ -221,23 +222,7 @@ impl Token {
     /// assert_eq!(Token::parse("abc+def/ghi=jklmnopq").unwrap_err(), TokenError::BadAlphabet);
     /// ```
     pub fn parse(presented: &str) -> Result<Self, TokenError> {
-        if presented.is_empty() {
-            return Err(TokenError::Missing);
-        }
-        let len = presented.len();
-        if !(MIN_TOKEN_LEN..=MAX_TOKEN_LEN).contains(&len) {
-            return Err(TokenError::BadLength {
-                len,
-                min: MIN_TOKEN_LEN,
-                max: MAX_TOKEN_LEN,
-            });
-        }
-        if !presented
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        {
-            return Err(TokenError::BadAlphabet);
-        }
+        check_shape(presented)?;
         Ok(Self(presented.to_owned()))
     }
 
@@ -262,6 +247,28 @@ impl Token {
     pub fn ct_eq_str(&self, other: &str) -> bool {
         constant_time_eq(self.0.as_bytes(), other.as_bytes())
     }
+}
+
+/// Checks a presented token's length and alphabet without copying it.
+pub(crate) fn check_shape(presented: &str) -> Result<(), TokenError> {
+    if presented.is_empty() {
+        return Err(TokenError::Missing);
+    }
+    let len = presented.len();
+    if !(MIN_TOKEN_LEN..=MAX_TOKEN_LEN).contains(&len) {
+        return Err(TokenError::BadLength {
+            len,
+            min: MIN_TOKEN_LEN,
+            max: MAX_TOKEN_LEN,
+        });
+    }
+    if !presented
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(TokenError::BadAlphabet);
+    }
+    Ok(())
 }
 
 /// Compares two byte strings in constant time (for equal lengths; unequal
@@ -354,6 +361,10 @@ pub(crate) mod tests {
         let t = Token::generate(&mut CountingRng(0), TokenFormat::PROSODY).unwrap();
         assert_eq!(t.as_str(), "AAECAwQFBgcICQoLDA0ODxAR");
         assert_eq!(TokenFormat::PROSODY.entropy_bits(), 144);
+        for bytes in 0..100 {
+            let t = Base64UrlUnpadded::encode_string(&vec![0; bytes]);
+            assert_eq!(TokenFormat::Base64Url { bytes }.encoded_len(), t.len());
+        }
     }
 
     #[test]

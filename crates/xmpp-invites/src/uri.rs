@@ -244,6 +244,48 @@ fn parse_query(query: &str) -> Result<UriQuery, UriError> {
     Ok(UriQuery { action, params })
 }
 
+/// Appends `s` percent-encoded with `set`, copied as is when every byte is
+/// one `raw_ok` lets stand (the common case). `raw_ok` must agree with
+/// `set` on ASCII.
+fn push_encoded(out: &mut String, s: &str, set: &'static AsciiSet, raw_ok: RawAllowed) {
+    if s.bytes().all(|b| b.is_ascii() && raw_ok(b)) {
+        out.push_str(s);
+    } else {
+        let _ = write!(out, "{}", utf8_percent_encode(s, set));
+    }
+}
+
+/// Writes an invite URI without its scheme from parts: `username` (already
+/// a valid localpart), `host` (normalised), the token (checked here).
+pub(crate) fn write_invite_uri(
+    out: &mut String,
+    username: Option<&str>,
+    host: &str,
+    action: InviteAction,
+    token: &str,
+    ibr: bool,
+) -> Result<(), UriError> {
+    if action == InviteAction::Roster && username.is_none() {
+        return Err(UriError::RosterWithoutUser);
+    }
+    // A well-formed token is unreserved characters only: no escaping.
+    crate::token::check_shape(token)?;
+    out.reserve(48 + token.len() + host.len());
+    if let Some(user) = username {
+        push_encoded(out, user, NODE, NODE_RAW);
+        out.push('@');
+    }
+    out.push_str(&host_to_ascii(host)?);
+    out.push('?');
+    out.push_str(action.as_str());
+    out.push_str(";preauth=");
+    out.push_str(token);
+    if ibr && action == InviteAction::Roster {
+        out.push_str(";ibr=y");
+    }
+    Ok(())
+}
+
 /// An invite URI: `xmpp:[user@]host?register;preauth=T` or
 /// `xmpp:user@host?roster;preauth=T[;ibr=y]`.
 ///
@@ -285,7 +327,8 @@ impl InviteUri {
 
     /// The URI text, strictly per RFC 5122.
     pub fn to_uri(&self) -> Result<String, UriError> {
-        let mut out = String::from("xmpp:");
+        let mut out = String::with_capacity(80);
+        out.push_str("xmpp:");
         self.write_without_scheme(&mut out)?;
         Ok(out)
     }
@@ -299,24 +342,14 @@ impl InviteUri {
     }
 
     fn write_without_scheme(&self, out: &mut String) -> Result<(), UriError> {
-        if self.action == InviteAction::Roster && self.jid.username().is_none() {
-            return Err(UriError::RosterWithoutUser);
-        }
-        let token = Token::parse(&self.token)?;
-        if let Some(user) = self.jid.username() {
-            let _ = write!(out, "{}@", utf8_percent_encode(user, NODE));
-        }
-        out.push_str(&host_to_ascii(self.jid.host())?);
-        let _ = write!(
+        write_invite_uri(
             out,
-            "?{};preauth={}",
-            self.action.as_str(),
-            utf8_percent_encode(token.as_str(), UNRESERVED)
-        );
-        if self.ibr && self.action == InviteAction::Roster {
-            out.push_str(";ibr=y");
-        }
-        Ok(())
+            self.jid.username(),
+            self.jid.host(),
+            self.action,
+            &self.token,
+            self.ibr,
+        )
     }
 
     /// Parses an invite URI strictly: the `xmpp://` form, a resource, a
@@ -402,6 +435,16 @@ mod tests {
             uri(Some("romeo"), "example.com", InviteAction::Roster, true),
             format!("xmpp:romeo@example.com?roster;preauth={T};ibr=y")
         );
+    }
+
+    #[test]
+    fn raw_predicates_agree_with_the_escape_sets() {
+        for b in 0u8..128 {
+            let c = [b];
+            let text = std::str::from_utf8(&c).unwrap();
+            let escaped = utf8_percent_encode(text, NODE).to_string() != text;
+            assert_eq!(NODE_RAW(b), !escaped, "{b}");
+        }
     }
 
     #[test]
