@@ -1,0 +1,57 @@
+"""Races and secrets on a real Prosody with our modules: one single-use
+token presented by two sessions at once registers one account; no token
+issued in a run appears in what our modules log."""
+
+import asyncio
+import re
+
+from conftest import run
+from harness import Registrar
+from test_register import can_login, generate
+
+OUR_LOG_SOURCES = re.compile(r"^\S+ \S+ \S+ \S+:(invites|invites_adhoc|invites_register|easy_invite)\t")
+
+
+def test_two_sessions_one_single_use_token(prosody):
+    server = prosody()
+    token = generate(server)
+
+    async def scenario():
+        a = await Registrar("example.com", server.c2s_port).open()
+        b = await Registrar("example.com", server.c2s_port).open()
+        try:
+            # Both present the token before either registers: both pass.
+            assert (await a.preauth(token))[0] and (await b.preauth(token))[0]
+            # Then both register at once.
+            return await asyncio.gather(a.register("first"), b.register("second"))
+        finally:
+            await a.close()
+            await b.close()
+
+    results = run(scenario())
+    winners = [r for r in results if r[0]]
+    losers = [r for r in results if not r[0]]
+    assert len(winners) == 1 and len(losers) == 1, results
+    assert losers[0][2] == "The invite token is invalid or expired"
+    logins = [run(can_login(server, f"{name}@example.com")) for name in ("first", "second")]
+    assert sorted(logins) == [False, True]
+
+
+def test_our_modules_never_log_a_token(prosody):
+    from test_adhoc import CONTACT, command, token_of
+    from harness import form_values
+    from test_register import register
+
+    server = prosody(users=["admin@example.com", "alice@example.com"])
+    tokens = ["AAAAAAAAAAAAAAAAAAAAAAAA"]
+    for name in ("one", "two"):
+        tokens.append(generate(server))
+        run(register(server, tokens[-1], name))
+        run(register(server, tokens[-1], "again"))  # refused, and logged as such
+    run(register(server, tokens[0], "nobody"))
+    tokens.append(token_of(form_values(run(command(server, "alice@example.com", CONTACT)))["uri"]))
+    log = server.log_text()
+    ours = [line for line in log.splitlines() if OUR_LOG_SOURCES.match(line)]
+    assert ours, "our modules logged nothing at all: the check would prove nothing"
+    leaks = [line for line in ours for t in tokens if t in line]
+    assert not leaks, leaks[:3]
