@@ -915,6 +915,17 @@ void xi_new_invite_free(xi_new_invite *b);
 xi_result xi_new_invite_new(uint32_t type, const char *host, const char *user, xi_new_invite **out);
 
 /**
+ * Keeps only a hash of the token at rest: the storage changes then hold
+ * `sha256:` + the token's hash as key and record token, and no URI or
+ * landing link (stock Prosody cannot read such records). Look presented
+ * tokens up with `xi_storage_key(token, true, ...)`.
+ *
+ * # Safety
+ * `b` is a live builder.
+ */
+xi_result xi_new_invite_set_hash_at_rest(xi_new_invite *b, bool hashed);
+
+/**
  * Renders a landing link into the record from `template` (Prosody's
  * `invites_page`) for the types named in `supports` (NULL/0 = default).
  *
@@ -1255,6 +1266,16 @@ xi_result xi_result_form_json(const char *uri,
  * string; `"unknown"` for a number that is no result.
  */
 const char *xi_result_name(uint32_t result);
+
+/**
+ * The key to look a presented token up under, into `*out` (free with
+ * `xi_string_free`): the token itself, or with `hashed` its `sha256:` hash
+ * (for invites kept hashed at rest). The token's shape is checked first.
+ *
+ * # Safety
+ * `presented` is a NUL-terminated string; `out` is writable.
+ */
+xi_result xi_storage_key(const char *presented, bool hashed, char **out);
 
 /**
  * Frees a string this library handed out as `char *`. NULL is fine.

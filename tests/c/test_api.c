@@ -1121,6 +1121,9 @@ static void policy_messages(void)
 	CHECK(p == NULL);
 }
 
+static char sentinel_vi;
+#define SENT_VI ((xi_valid_invite *)(void *)&sentinel_vi)
+
 /* Reusable invites and roles in Prosody 0.12's set form. */
 static void reusable_and_legacy_roles(void)
 {
@@ -1167,6 +1170,42 @@ static void reusable_and_legacy_roles(void)
 	inv = NULL;
 	CHECK_RESULT(xi_new_invite_create(b, NOW, counting, 18, &inv), XI_RESULT_CONFLICTING_OPTIONS);
 	CHECK(inv == NULL);
+	xi_new_invite_free(b);
+
+	set_context("a contact invite kept hashed at rest");
+	CHECK_OK(xi_new_invite_new(XI_INVITE_TYPE_ACCOUNT_AND_CONTACT, "example.com", "juliet", &b));
+	CHECK_OK(xi_new_invite_set_hash_at_rest(b, true));
+	CHECK_OK(xi_new_invite_create(b, NOW, counting, 18, &inv));
+	char *key = NULL;
+	CHECK_OK(xi_storage_key(T0, true, &key));
+	CHECK(strncmp(key, "sha256:", 7) == 0 && strlen(key) == 50);
+	xi_changes *changes = NULL;
+	CHECK_OK(xi_invite_storage_changes(inv, &changes));
+	CHECK_INT(xi_changes_len(changes), 2);
+	for (size_t i = 0; i < xi_changes_len(changes); i++) {
+		xi_change c;
+		CHECK_OK(xi_changes_get(changes, i, &c));
+		CHECK_STR(c.token, key);
+		CHECK(strstr(c.value, T0) == NULL); /* no token at rest */
+	}
+	xi_change put;
+	CHECK_OK(xi_changes_get(changes, 0, &put));
+	xi_record *hashed = NULL;
+	CHECK_OK(xi_record_from_json(put.value, &hashed));
+	CHECK_STR(xi_record_token(hashed), key);
+	xi_valid_invite *hv = NULL;
+	CHECK_OK(xi_validate(T0, hashed, NULL, "juliet", NOW, &hv));
+	got = use_changes(hv);
+	CHECK(strstr(got, key) != NULL && strstr(got, T0 " ") == NULL);
+	free(got);
+	xi_valid_invite_free(hv);
+	/* The hash itself is no token. */
+	hv = SENT_VI;
+	CHECK_RESULT(xi_validate(key + 7, hashed, NULL, "juliet", NOW, &hv), XI_RESULT_TOKEN_INVALID);
+	xi_record_free(hashed);
+	xi_changes_free(changes);
+	xi_string_free(key);
+	xi_invite_free(inv);
 	xi_new_invite_free(b);
 
 	set_context("a group invite names no user");

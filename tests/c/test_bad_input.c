@@ -277,10 +277,20 @@ static void builder_functions(void)
 	FAILS(xi_new_invite_create(builder, INT64_MAX, counting, 18, &inv),
 	      XI_RESULT_PERIOD_OVERFLOW, inv == SENT);
 
+	set_context("xi_storage_key");
+	{
+		char *key = SENT;
+		FAILS(xi_storage_key(NULL, true, &key), XI_RESULT_NULL_ARGUMENT, key == SENT);
+		FAILS(xi_storage_key("short", true, &key), XI_RESULT_TOKEN_BAD_LENGTH, key == SENT);
+		FAILS(xi_storage_key(BAD, false, &key), XI_RESULT_INVALID_UTF8, key == SENT);
+		CHECK_RESULT(xi_storage_key(T0, true, NULL), XI_RESULT_NULL_ARGUMENT);
+	}
+
 	set_context("xi_new_invite_set_* and _add_*");
 	CHECK_RESULT(xi_new_invite_set_ttl(NULL, 60, false), XI_RESULT_NULL_ARGUMENT);
 	CHECK_RESULT(xi_new_invite_set_max_uses(NULL, 2), XI_RESULT_NULL_ARGUMENT);
 	CHECK_RESULT(xi_new_invite_set_reusable(NULL, true), XI_RESULT_NULL_ARGUMENT);
+	CHECK_RESULT(xi_new_invite_set_hash_at_rest(NULL, true), XI_RESULT_NULL_ARGUMENT);
 	CHECK_RESULT(xi_new_invite_set_legacy_roles(NULL, true), XI_RESULT_NULL_ARGUMENT);
 	CHECK_RESULT(xi_new_invite_set_token_format(NULL, XI_TOKEN_FORMAT_BASE64URL, 0),
 		     XI_RESULT_NULL_ARGUMENT);

@@ -109,6 +109,25 @@ local passed_through = assert(xi.create{ type = "account", host = "example.com",
 check(h.deep_equal(passed_through.record.additional_data, { lang = "de", roles = { x = true } }), "additional_data passed through")
 eq(select(2, xi.create{ type = "account", host = "example.com", additional_data = { roles = 5 } }), "invalid-record", "bad additional_data")
 
+-- Tokens kept hashed at rest: nothing stored holds the token.
+for _, kind in ipairs({ { type = "account" }, { type = "contact-only", user = "romeo" }, { type = "account-and-contact", user = "romeo" } }) do
+	local inv = assert(xi.create{ type = kind.type, user = kind.user, host = "example.com", hash_at_rest = true, now = NOW })
+	local key = xi.storage_key(inv.token, true)
+	check(key:match("^sha256:") and #key == 50, "hashed key")
+	eq(xi.storage_key(inv.token), inv.token, "plain key")
+	local stored
+	for _, c in ipairs(inv.changes) do
+		eq(c.key, key, "stored under the hash: " .. kind.type)
+		if c.op == "put-record" then stored = c.value end
+		check(not (type(c.value) == "table" and xi.record_to_json(c.value):find(inv.token, 1, true)), "no token at rest")
+	end
+	check(stored and stored.uri == nil, "no URI at rest: " .. kind.type)
+	local v = assert(xi.validate{ token = inv.token, record = stored, inviter = kind.user, now = NOW })
+	for _, c in ipairs(v:use_changes()) do eq(c.key, key, "spent under the hash") end
+	check(xi.validate{ token = key:sub(8), record = stored, inviter = kind.user, now = NOW } == nil, "the hash is no token")
+end
+eq(select(2, xi.storage_key("x")), "token-bad-length", "storage_key checks the shape")
+
 -- Refusals with reasons.
 local bound = assert(xi.create{ type = "account", host = "example.com", user = "juliet", now = NOW })
 local v = assert(xi.validate{ token = bound.token, record = bound.record, now = NOW })
@@ -190,7 +209,7 @@ for _, name in ipairs(names) do
 end
 -- Every option of the option-table functions, with every bad value.
 local option_functions = {
-	create = { "type", "host", "user", "ttl", "additional_data", "reusable", "roles", "roles_form", "groups", "source", "note", "max_uses", "token_format", "token_size", "landing_page", "landing_page_supports", "now" },
+	create = { "type", "host", "user", "ttl", "additional_data", "reusable", "hash_at_rest", "roles", "roles_form", "groups", "source", "note", "max_uses", "token_format", "token_size", "landing_page", "landing_page_supports", "now" },
 	validate = { "token", "record", "contact_expires", "inviter", "now" },
 	registration_gate = { "invite", "invite_only", "username", "account_exists", "reserved" },
 	check_quota = { "quotas", "requester", "is_admin", "type", "history", "now" },

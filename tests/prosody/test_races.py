@@ -55,3 +55,37 @@ def test_our_modules_never_log_a_token(prosody):
     assert ours, "our modules logged nothing at all: the check would prove nothing"
     leaks = [line for line in ours for t in tokens if t in line]
     assert not leaks, leaks[:3]
+
+
+def test_tokens_hashed_at_rest(prosody):
+    from harness import Client, form_values
+    from test_adhoc import CONTACT, command, token_of
+    from test_register import register
+    from test_subscription import subscribe_with_token, subscription, until
+
+    server = prosody(users=["admin@example.com", "alice@example.com", "bob@example.com"],
+                     config="invites_hash_tokens = true")
+    account = generate(server)
+    contact = token_of(form_values(run(command(server, "alice@example.com", CONTACT)))["uri"])
+    with_ibr = token_of(form_values(run(command(server, "admin@example.com", CONTACT)))["uri"])
+    stored = "".join(p.read_text(errors="replace") for p in server.data_dir.rglob("*.dat"))
+    assert "sha256:" in stored
+    for token in (account, contact, with_ibr):
+        assert token not in stored
+    # Everything works as before.
+    assert run(register(server, account, "hashed1"))[1][0]
+    assert run(register(server, with_ibr, "hashed2"))[1][0]
+    assert not run(register(server, contact, "hashed3"))[1][0]  # contact-only: no registration
+
+    async def subscribe():
+        bob = await Client("bob@example.com", "secret", server.c2s_port).online()
+        try:
+            subscribe_with_token(bob, "alice@example.com", contact)
+            return await until(lambda: subscription(bob, "alice@example.com") in ("to", "both"))
+        finally:
+            await bob.close()
+
+    assert run(subscribe())
+    # Spent: nothing of these invites is left in storage.
+    stored = "".join(p.read_text(errors="replace") for p in server.data_dir.rglob("*.dat"))
+    assert stored.count("sha256:") == 0, stored

@@ -75,6 +75,7 @@ pub struct xi_new_invite {
     note: Option<String>,
     max_uses: Option<u32>,
     reusable: Option<bool>,
+    hashed: bool,
     legacy_roles: bool,
     format: Option<xmpp_invites::TokenFormat>,
     landing: Option<LandingPage>,
@@ -106,6 +107,7 @@ impl xi_new_invite {
         if let Some(r) = self.reusable {
             n = n.reusable(r);
         }
+        n = n.hash_at_rest(self.hashed);
         if self.kind != InviteType::Group && !self.groups.is_empty() {
             n = n.groups(self.groups.iter().cloned());
         }
@@ -175,6 +177,7 @@ pub unsafe extern "C" fn xi_new_invite_new(
             note: None,
             max_uses: None,
             reusable: None,
+            hashed: false,
             legacy_roles: false,
             format: None,
             landing: None,
@@ -311,6 +314,25 @@ pub unsafe extern "C" fn xi_new_invite_set_reusable(
     guard(|| {
         // SAFETY: as the caller promised.
         unsafe { arg_mut(b, "b") }?.reusable = Some(reusable);
+        Ok(())
+    })
+}
+
+/// Keeps only a hash of the token at rest: the storage changes then hold
+/// `sha256:` + the token's hash as key and record token, and no URI or
+/// landing link (stock Prosody cannot read such records). Look presented
+/// tokens up with `xi_storage_key(token, true, ...)`.
+///
+/// # Safety
+/// `b` is a live builder.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn xi_new_invite_set_hash_at_rest(
+    b: *mut xi_new_invite,
+    hashed: bool,
+) -> xi_result {
+    guard(|| {
+        // SAFETY: as the caller promised.
+        unsafe { arg_mut(b, "b") }?.hashed = hashed;
         Ok(())
     })
 }

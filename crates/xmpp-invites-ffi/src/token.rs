@@ -107,6 +107,29 @@ pub unsafe extern "C" fn xi_token_equal(
     })
 }
 
+/// The key to look a presented token up under, into `*out` (free with
+/// `xi_string_free`): the token itself, or with `hashed` its `sha256:` hash
+/// (for invites kept hashed at rest). The token's shape is checked first.
+///
+/// # Safety
+/// `presented` is a NUL-terminated string; `out` is writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn xi_storage_key(
+    presented: *const c_char,
+    hashed: bool,
+    out: *mut *mut c_char,
+) -> xi_result {
+    guard(|| {
+        out_ptr(out, "out")?;
+        // SAFETY: as the caller promised.
+        let key = xmpp_invites::storage_key(unsafe { arg_str(presented, "presented") }?, hashed)?;
+        let s = owned(&key)?;
+        // SAFETY: checked above.
+        unsafe { write_out(out, s) };
+        Ok(())
+    })
+}
+
 /// A loggable label for a token (its first 4 characters and its length),
 /// into `*out` (free with `xi_string_free`).
 ///

@@ -45,6 +45,7 @@ fn open(lua: &Lua) -> mlua::Result<Table> {
         ("check_token", check_token),
         ("tokens_equal", tokens_equal),
         ("redact_token", redact_token),
+        ("storage_key", storage_key),
         ("parse_period", parse_period),
         ("expiry", expiry),
         ("datetime", datetime),
@@ -130,6 +131,13 @@ fn tokens_equal(a: &mut Args) -> Ret {
     Token::parse(&x)
         .is_ok_and(|t| t.ct_eq_str(&y))
         .into_lua_multi(a.lua())
+}
+
+/// `storage_key(token[, hashed])`: the key to look a presented token up
+/// under (its hash for invites kept hashed at rest).
+fn storage_key(a: &mut Args) -> Ret {
+    let hashed = a.opt_bool(1, "hashed")?.unwrap_or(false);
+    reply(a.lua(), invites::storage_key(&a.str(0, "token")?, hashed))
 }
 
 fn redact_token(a: &mut Args) -> Ret {
@@ -253,7 +261,7 @@ fn landing_from(
     })
 }
 
-/// `create{type=, host=, user=, ttl=, additional_data=, roles=, roles_form=, groups=, source=, note=, reusable=,
+/// `create{type=, host=, user=, ttl=, additional_data=, roles=, roles_form=, groups=, source=, note=, reusable=, hash_at_rest=,
 /// max_uses=, token_format=, token_size=, landing_page=,
 /// landing_page_supports=, now=}`.
 fn create(a: &mut Args) -> Ret {
@@ -305,6 +313,8 @@ fn create(a: &mut Args) -> Ret {
     if let Some(r) = o.opt_bool("reusable")? {
         new = new.reusable(r);
     }
+    let hashed = o.opt_bool("hash_at_rest")?.unwrap_or(false);
+    new = new.hash_at_rest(hashed);
     let ttl = o.value("ttl")?;
     if !ttl.is_nil() {
         match period_of(a.func, "opts.ttl", ttl)? {
@@ -372,23 +382,32 @@ fn create(a: &mut Args) -> Ret {
     out.set("type", invite.invite_type().as_str())?;
     out.set("inviter", invite.inviter())?;
     // One record table, shared by `record` and the put-record change: what
-    // an invite-created handler changes is what gets stored.
+    // an invite-created handler changes is what gets stored. (Kept hashed
+    // at rest, the stored record is another, without the token.)
     let record = record::to_table(lua, invite.record())?;
     let changes = lua.create_table()?;
-    if invite.record().allow_registration {
-        let put = lua.create_table_with_capacity(0, 4)?;
-        put.raw_set("op", "put-record")?;
-        put.raw_set("key", invite.token().as_str())?;
-        put.raw_set("value", record.clone())?;
-        changes.raw_push(put)?;
-    }
-    if let Some(inviter) = invite.inviter() {
-        let put = lua.create_table_with_capacity(0, 4)?;
-        put.raw_set("op", "put-contact-expiry")?;
-        put.raw_set("user", inviter)?;
-        put.raw_set("key", invite.token().as_str())?;
-        put.raw_set("value", invite.expires())?;
-        changes.raw_push(put)?;
+    for change in invite.storage_changes() {
+        let t = lua.create_table_with_capacity(0, 4)?;
+        match &change {
+            StorageChange::PutRecord { record: stored, .. } => {
+                t.raw_set("op", "put-record")?;
+                if hashed {
+                    t.raw_set("value", record::to_table(lua, stored)?)?;
+                } else {
+                    t.raw_set("value", record.clone())?;
+                }
+            }
+            StorageChange::PutContactExpiry { user, expires, .. } => {
+                t.raw_set("op", "put-contact-expiry")?;
+                t.raw_set("user", user.as_str())?;
+                t.raw_set("value", *expires)?;
+            }
+            StorageChange::DeleteRecord { .. } | StorageChange::DeleteContactExpiry { .. } => {
+                continue;
+            }
+        }
+        t.raw_set("key", change.token())?;
+        changes.raw_push(t)?;
     }
     out.set("record", record)?;
     out.set("changes", changes)?;

@@ -201,7 +201,10 @@ pub(crate) fn to_table(lua: &Lua, r: &InviteRecord) -> mlua::Result<Table> {
     if let Some(d) = &r.additional_data {
         t.raw_set("additional_data", to_lua(lua, d)?)?;
     }
-    t.raw_set("uri", r.uri.as_str())?;
+    // Records kept hashed at rest have no URI (it holds the token).
+    if !r.uri.is_empty() {
+        t.raw_set("uri", r.uri.as_str())?;
+    }
     if let Some(v) = r.created_at {
         t.raw_set("created_at", v)?;
     }

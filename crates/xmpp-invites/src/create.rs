@@ -76,6 +76,7 @@ pub struct NewInvite {
     data: AdditionalData,
     max_uses: Option<u32>,
     reusable: Option<bool>,
+    hashed: bool,
     format: TokenFormat,
     landing: Option<LandingPage>,
 }
@@ -89,6 +90,7 @@ impl NewInvite {
             data: AdditionalData::default(),
             max_uses: None,
             reusable: None,
+            hashed: false,
             format: TokenFormat::default(),
             landing: None,
         }
@@ -214,6 +216,18 @@ impl NewInvite {
         self
     }
 
+    /// Keeps only a hash of the token at rest: the stored record holds the
+    /// token's [`crate::hashed_key`] (also its storage key) and no URI or
+    /// landing link, so a leaked store holds no usable invite. The trade-off:
+    /// stock Prosody cannot read such records (it looks invites up by the
+    /// token itself), and hosts must look tokens up with
+    /// [`crate::storage_key`]. Contact invites kept hashed also get a
+    /// host-level record (allowing no registration), which names the key.
+    pub fn hash_at_rest(mut self, hashed: bool) -> Self {
+        self.hashed = hashed;
+        self
+    }
+
     /// The token format (Prosody's 18-byte base64url by default).
     pub fn token_format(mut self, format: TokenFormat) -> Self {
         self.format = format;
@@ -330,8 +344,15 @@ impl NewInvite {
         if let Some(page) = &self.landing {
             record.landing_page = page.link(jid.host(), &record)?;
         }
+        let stored = self.hashed.then(|| InviteRecord {
+            token: crate::token::hashed_key(token.as_str()),
+            uri: String::new(),
+            landing_page: None,
+            ..record.clone()
+        });
         Ok(Invite {
             record,
+            stored,
             token,
             inviter,
         })
@@ -348,6 +369,8 @@ impl NewInvite {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Invite {
     record: InviteRecord,
+    /// What is stored, when it differs from `record` (hashed at rest).
+    stored: Option<InviteRecord>,
     token: Token,
     inviter: Option<String>,
 }
@@ -403,21 +426,29 @@ impl Invite {
     /// host level when it allows registration, the expiry at the inviter's
     /// user level for a contact invite.
     pub fn storage_changes(&self) -> Vec<StorageChange> {
+        let stored = self.stored_record();
         let mut changes = Vec::with_capacity(2);
-        if self.record.allow_registration {
+        // Hashed at rest, every invite has a host-level record naming its key.
+        if stored.allow_registration || self.stored.is_some() {
             changes.push(StorageChange::PutRecord {
-                token: self.record.token.clone(),
-                record: Box::new(self.record.clone()),
+                token: stored.token.clone(),
+                record: Box::new(stored.clone()),
             });
         }
         if let Some(user) = &self.inviter {
             changes.push(StorageChange::PutContactExpiry {
                 user: user.clone(),
-                token: self.record.token.clone(),
+                token: stored.token.clone(),
                 expires: self.expires(),
             });
         }
         changes
+    }
+
+    /// The record as stored: [`Invite::record`], or its hashed form for an
+    /// invite kept hashed at rest.
+    pub fn stored_record(&self) -> &InviteRecord {
+        self.stored.as_ref().unwrap_or(&self.record)
     }
 }
 
@@ -558,6 +589,58 @@ mod tests {
             ),
             Err(CreateError::Token(_))
         ));
+    }
+
+    #[test]
+    fn hashed_at_rest() {
+        use crate::validate::{Redemption, Stored, validate};
+        let page = LandingPage::new("https://{host}/i/{invite.token}");
+        for new in [
+            NewInvite::account("example.com"),
+            NewInvite::contact("juliet", "example.com", true),
+            NewInvite::contact("juliet", "example.com", false),
+        ] {
+            let invite = make(new.hash_at_rest(true).landing_page(page.clone())).unwrap();
+            let token = invite.token().as_str().to_owned();
+            let changes = invite.storage_changes();
+            // Nothing stored holds the token.
+            for c in &changes {
+                assert!(!format!("{c:?}").contains(&token), "{c:?}");
+                assert_eq!(c.token(), crate::token::hashed_key(&token));
+            }
+            let StorageChange::PutRecord { record, .. } = &changes[0] else {
+                panic!()
+            };
+            assert!(record.uri.is_empty() && record.landing_page.is_none());
+            assert!(!record.to_json().contains("\"uri\""));
+            // What is shown still has them.
+            assert!(invite.uri().contains(&token));
+            // The stored record validates for the token, not for its hash.
+            let redemption = match invite.inviter() {
+                Some(inviter) => Redemption::Subscription { inviter },
+                None => Redemption::Registration,
+            };
+            let stored = Stored {
+                record: Some(record),
+                contact_expires: None,
+            };
+            let valid = validate(&token, stored, redemption, NOW).unwrap();
+            assert!(
+                valid
+                    .use_changes()
+                    .iter()
+                    .all(|c| c.token() == crate::token::hashed_key(&token))
+            );
+            assert!(
+                validate(
+                    record.token.trim_start_matches("sha256:"),
+                    stored,
+                    redemption,
+                    NOW
+                )
+                .is_err()
+            );
+        }
     }
 
     #[test]

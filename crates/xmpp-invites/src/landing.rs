@@ -204,6 +204,10 @@ impl LandingPage {
                         }
                     },
                 }
+                // The same bound as the renderer's.
+                if out.len() > crate::template::MAX_RENDERED_LEN {
+                    return Err(TemplateError::TooLarge);
+                }
             }
             return Ok(Some(out));
         }
@@ -294,6 +298,8 @@ mod tests {
                 "{template}"
             );
         }
+        let huge = "h".repeat(600_000);
+        assert_eq!(LandingPage::new("{host}{host}").link(&huge, &r), Err(TemplateError::TooLarge));
         r.created_at = None;
         let page = LandingPage::new("{invite.created_at}");
         assert_eq!(

@@ -74,7 +74,10 @@ pub use template::{
     Filter, MAX_RENDERED_LEN, MAX_TEMPLATE_DEPTH, Renderer, TemplateError, strip_scheme,
     url_escape, xml_escape,
 };
-pub use token::{MAX_TOKEN_LEN, MIN_TOKEN_LEN, Token, TokenError, TokenFormat};
+pub use token::{
+    HASHED_KEY_PREFIX, MAX_TOKEN_LEN, MIN_TOKEN_LEN, Token, TokenError, TokenFormat, hashed_key,
+    storage_key,
+};
 pub use uri::{InviteUri, MAX_URI_LEN, UriError, UriQuery, XmppUri};
 pub use validate::{Redemption, Stored, ValidInvite, ValidateError, validate};
 

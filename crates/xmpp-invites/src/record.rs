@@ -209,7 +209,8 @@ pub struct InviteRecord {
     /// The JID in the URI: the host (any username), `user@host` (bound
     /// account or reset) or the inviter (contact).
     pub jid: String,
-    /// The token, also the storage key.
+    /// The token, also the storage key; for invites kept hashed at rest, the
+    /// token's [`crate::hashed_key`] instead.
     pub token: String,
     /// Whether the token lets its holder register an account. Written only
     /// when true (nil and false are the same to Lua).
@@ -219,8 +220,9 @@ pub struct InviteRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub additional_data: Option<AdditionalData>,
     /// The invite URI (stock Prosody writes it unescaped; this library
-    /// writes RFC 5122).
-    #[serde(default)]
+    /// writes RFC 5122). Empty, and not written, in records kept hashed at
+    /// rest: the URI holds the token.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub uri: String,
     /// Unix seconds at creation.
     #[serde(

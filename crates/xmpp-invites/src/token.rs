@@ -249,6 +249,56 @@ impl Token {
     }
 }
 
+/// How stored keys that hold a hash of the token start (tokens never contain
+/// it: they have no `:`).
+pub const HASHED_KEY_PREFIX: &str = "sha256:";
+
+/// The storage key of a token kept hashed at rest: `sha256:` and the
+/// unpadded base64url SHA-256 of the token. A leaked store then holds no
+/// usable token.
+///
+/// ```
+/// let key = xmpp_invites::hashed_key("Xb9sT2vR7qLm4KpZ8wYd1eFg");
+/// assert!(key.starts_with("sha256:") && key.len() == 7 + 43);
+/// ```
+pub fn hashed_key(token: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(token.as_bytes());
+    let mut key = String::with_capacity(HASHED_KEY_PREFIX.len() + 43);
+    key.push_str(HASHED_KEY_PREFIX);
+    key.push_str(&Base64UrlUnpadded::encode_string(&digest));
+    key
+}
+
+/// The key under which to look a presented token up: the token itself, or
+/// with `hashed` its [`hashed_key`]. The token's shape is checked first, so
+/// that garbage never reaches storage.
+///
+/// ```
+/// use xmpp_invites::storage_key;
+/// assert_eq!(storage_key("Xb9sT2vR7qLm4KpZ8wYd1eFg", false).unwrap(), "Xb9sT2vR7qLm4KpZ8wYd1eFg");
+/// assert!(storage_key("Xb9sT2vR7qLm4KpZ8wYd1eFg", true).unwrap().starts_with("sha256:"));
+/// assert!(storage_key("x", true).is_err());
+/// ```
+pub fn storage_key(presented: &str, hashed: bool) -> Result<String, TokenError> {
+    check_shape(presented)?;
+    Ok(if hashed {
+        hashed_key(presented)
+    } else {
+        presented.to_owned()
+    })
+}
+
+/// Whether `presented` is the token a record stored under `stored` (the
+/// token itself, or its [`hashed_key`]), compared in constant time.
+pub(crate) fn matches_stored(presented: &str, stored: &str) -> bool {
+    if stored.starts_with(HASHED_KEY_PREFIX) {
+        constant_time_eq(hashed_key(presented).as_bytes(), stored.as_bytes())
+    } else {
+        constant_time_eq(presented.as_bytes(), stored.as_bytes())
+    }
+}
+
 /// Checks a presented token's length and alphabet without copying it.
 pub(crate) fn check_shape(presented: &str) -> Result<(), TokenError> {
     if presented.is_empty() {
@@ -426,6 +476,24 @@ pub(crate) mod tests {
         );
         // ejabberd's lowercase tokens are accepted too.
         assert!(Token::parse("abcdefghijklmnopqrstuvwx").is_ok());
+    }
+
+    #[test]
+    fn hashed_keys() {
+        let t = "AAECAwQFBgcICQoLDA0ODxAR";
+        // SHA-256 of the ASCII text, base64url: a known answer.
+        assert_eq!(
+            hashed_key("abc"),
+            "sha256:ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0"
+        );
+        assert!(matches_stored(t, &hashed_key(t)));
+        assert!(matches_stored(t, t));
+        assert!(!matches_stored("AAECAwQFBgcICQoLDA0ODxAS", &hashed_key(t)));
+        assert!(
+            !matches_stored(&hashed_key(t), &hashed_key(t)),
+            "a stolen hash is no token"
+        );
+        assert_eq!(storage_key("", true), Err(TokenError::Missing));
     }
 
     #[test]

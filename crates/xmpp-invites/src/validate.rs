@@ -162,7 +162,12 @@ impl ValidInvite {
     /// against the record they validated (a transaction, or a
     /// compare-and-set on the old record), or two redemptions may both win.
     pub fn use_changes(&self) -> Vec<StorageChange> {
-        let token = self.token.as_str().to_owned();
+        // The key the entries are stored under: the record's (the token, or
+        // its hash for invites kept hashed at rest).
+        let token = self
+            .record
+            .as_ref()
+            .map_or_else(|| self.token.as_str().to_owned(), |r| r.token.clone());
         if let Some(record) = &self.record {
             if let Some(max) = record.max_uses {
                 let used = record.uses.unwrap_or(0).saturating_add(1);
@@ -223,7 +228,10 @@ pub fn validate(
         other => ValidateError::Malformed(other),
     })?;
     // A record handed in under another key is no record for this token.
-    let record = stored.record.filter(|r| token.ct_eq_str(&r.token));
+    // Records kept hashed at rest hold the token's hash instead.
+    let record = stored
+        .record
+        .filter(|r| crate::token::matches_stored(token.as_str(), &r.token));
     match redemption {
         Redemption::Registration => {
             let record = record.ok_or(ValidateError::Unknown)?;
