@@ -299,7 +299,10 @@ mod tests {
             );
         }
         let huge = "h".repeat(600_000);
-        assert_eq!(LandingPage::new("{host}{host}").link(&huge, &r), Err(TemplateError::TooLarge));
+        assert_eq!(
+            LandingPage::new("{host}{host}").link(&huge, &r),
+            Err(TemplateError::TooLarge)
+        );
         r.created_at = None;
         let page = LandingPage::new("{invite.created_at}");
         assert_eq!(
