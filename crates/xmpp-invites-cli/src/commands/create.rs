@@ -1,0 +1,244 @@
+//! `create account|contact|reset`.
+
+use serde_json::{Value, json};
+use xmpp_invites::{AdditionalData, CreateError, Invite, InviteType, NewInvite, Roles, TokenError};
+
+use super::apply;
+use crate::args;
+use crate::cli::{CommonCreate, Create, CreateAccount, RoleFormat};
+use crate::config::Settings;
+use crate::entry::record_json;
+use crate::error::{Error, Exit, Result};
+use crate::output::{Out, Times, progress, qr};
+use crate::store::{self, Access};
+
+/// The most invites one run creates: they are all written in one
+/// transaction and printed after it commits.
+const MAX_COUNT: u32 = 10_000;
+
+pub(crate) fn run(settings: &Settings, cmd: &Create) -> Result<()> {
+    let (new, host, count) = match cmd {
+        Create::Account(a) => account(settings, a)?,
+        Create::Contact(c) => {
+            let (user, host) = args::jid(&c.jid, false)?;
+            let user = user.unwrap_or_default();
+            let new = NewInvite::contact(&user, &host, c.allow_registration);
+            (common(settings, new, &c.common, true)?, host, 1)
+        }
+        Create::Reset(r) => {
+            let (user, host) = args::jid(&r.jid, false)?;
+            let user = user.unwrap_or_default();
+            let new = NewInvite::password_reset(&user, &host);
+            (common(settings, new, &r.common, false)?, host, 1)
+        }
+    };
+
+    // Everything is made before the database is touched, so a bad option
+    // never leaves half a batch behind.
+    let mut invites = Vec::with_capacity(count as usize);
+    for _ in 0..count {
+        invites.push(new.create_os(settings.now).map_err(create_error)?);
+    }
+
+    let mut store = store::open(&settings.database, Access::Write, settings.lock_timeout)?;
+    let bar = if count > 1 {
+        progress(u64::from(count), "Storing invites")
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    store.write(&mut |tx| {
+        bar.set_position(0);
+        for invite in &invites {
+            for change in invite.storage_changes() {
+                apply(tx, &host, &change)?;
+            }
+            bar.inc(1);
+        }
+        Ok(())
+    })?;
+    bar.finish_and_clear();
+    print(settings, &host, &invites)
+}
+
+fn account(settings: &Settings, a: &CreateAccount) -> Result<(NewInvite, String, u32)> {
+    let (user, host) = args::jid(&a.target, true)?;
+    if a.count > MAX_COUNT {
+        return Err(Error::input(
+            "count-too-large",
+            format!("--count {} is more than {MAX_COUNT}", a.count),
+            format!("create at most {MAX_COUNT} invites per run"),
+        ));
+    }
+    if a.count > 1 && user.is_some() {
+        return Err(Error::input(
+            "conflicting-options",
+            format!(
+                "--count {} with a username would make several invites for one name",
+                a.count
+            ),
+            "leave out --count, or give only the host to create invites for any username",
+        ));
+    }
+    let mut new = match &user {
+        Some(u) => NewInvite::account_for(u, &host),
+        None => NewInvite::account(&host),
+    };
+    let mut roles: Vec<String> = Vec::new();
+    if a.admin {
+        roles.push(xmpp_invites::ADMIN_ROLE.to_owned());
+    }
+    for r in &a.roles {
+        if !roles.contains(r) {
+            roles.push(r.clone());
+        }
+    }
+    let data = AdditionalData {
+        roles: (!roles.is_empty()).then(|| match a.role_format.unwrap_or(settings.role_format) {
+            RoleFormat::List => Roles::Ordered(roles),
+            RoleFormat::Set => {
+                let mut set = roles;
+                set.sort();
+                Roles::LegacySet(set)
+            }
+        }),
+        groups: (!a.groups.is_empty()).then(|| a.groups.clone()),
+        note: a.common.note.clone(),
+        ..AdditionalData::default()
+    };
+    new = new.additional_data(data);
+    if let Some(n) = a.max_uses {
+        new = new.max_uses(n);
+    }
+    let new = common(settings, new, &a.common, true)?;
+    Ok((new, host, a.count))
+}
+
+/// Expiry, note and landing page. `config_ttl`: whether the configured
+/// `invite_expiry` applies (not to a reset, which lasts 1 day as Prosody's).
+fn common(
+    settings: &Settings,
+    mut new: NewInvite,
+    c: &CommonCreate,
+    config_ttl: bool,
+) -> Result<NewInvite> {
+    if let Some(text) = &c.expires_after {
+        new = new.ttl(args::period(text)?);
+    } else if let (true, Some(ttl)) = (config_ttl, settings.default_ttl) {
+        new = new.ttl(ttl);
+    }
+    if let Some(note) = &c.note {
+        new = new.note(note);
+    }
+    if let Some(page) = &settings.landing {
+        new = new.landing_page(page.clone());
+    }
+    Ok(new)
+}
+
+fn create_error(e: CreateError) -> Error {
+    let exit = match e {
+        CreateError::Token(TokenError::Rng(_)) => Exit::Store,
+        _ => Exit::Input,
+    };
+    let hint = match &e {
+        CreateError::Jid(_) => "check the username and host, e.g. juliet@example.com",
+        CreateError::Period(_) => "give a shorter --expires-after, or never",
+        CreateError::Template(_) => {
+            "fix the landing page template (--invites-page or invites_page)"
+        }
+        CreateError::ZeroUses => "give --max-uses 1 or more",
+        CreateError::Token(TokenError::Rng(_)) => {
+            "the system's random number generator failed; try again"
+        }
+        _ => "change the options as the message says",
+    };
+    Error::new(
+        exit,
+        e.code(),
+        format!("cannot create the invite: {e}"),
+        hint,
+    )
+}
+
+/// What kind of invite, in words.
+fn describe(invite: &Invite, host: &str) -> String {
+    let record = invite.record();
+    match invite.invite_type() {
+        InviteType::Account | InviteType::Group => match record.jid_username() {
+            Some(u) => format!("an account invite for {u}@{host}"),
+            None => format!("an account invite for any username on {host}"),
+        },
+        InviteType::PasswordReset => format!("a password reset invite for {}", record.jid),
+        InviteType::ContactOnly => format!("a contact invite from {}", record.jid),
+        InviteType::AccountAndContact => format!(
+            "a contact invite from {} that also lets the invitee register",
+            record.jid
+        ),
+    }
+}
+
+fn print(settings: &Settings, host: &str, invites: &[Invite]) -> Result<()> {
+    let mut out = Out::new();
+    if settings.json {
+        let items: Vec<Value> = invites
+            .iter()
+            .map(|i| invite_json(host, i, settings.now))
+            .collect();
+        let value = match items.len() {
+            1 => items.into_iter().next().unwrap_or(Value::Null),
+            _ => Value::Array(items),
+        };
+        return out.json(&value);
+    }
+    for (n, invite) in invites.iter().enumerate() {
+        if n > 0 {
+            out.line("")?;
+        }
+        let record = invite.record();
+        out.line(format!("Created {}.", describe(invite, host)))?;
+        out.line(format!("  URI:      {}", invite.uri()))?;
+        if let Some(link) = invite.landing_page() {
+            out.line(format!("  Link:     {link}"))?;
+        }
+        out.line(format!(
+            "  Expires:  {}",
+            Times::of(invite.expires()).both()
+        ))?;
+        if let Some(d) = &record.additional_data {
+            if let Some(roles) = &d.roles {
+                out.line(format!("  Roles:    {}", roles.as_slice().join(", ")))?;
+            }
+            if !d.group_list().is_empty() {
+                out.line(format!("  Groups:   {}", d.group_list().join(", ")))?;
+            }
+            if let Some(note) = &d.note {
+                out.line(format!("  Note:     {note}"))?;
+            }
+        }
+        if let Some(max) = record.max_uses {
+            out.line(format!("  Uses:     up to {max}"))?;
+        }
+        out.line(format!("  Token:    {}", invite.token().as_str()))?;
+        if settings.qr {
+            let text = invite.landing_page().unwrap_or(invite.uri());
+            out.line("")?;
+            out.line(qr(text)?)?;
+        }
+    }
+    out.flush()
+}
+
+pub(crate) fn invite_json(host: &str, invite: &Invite, now: i64) -> Value {
+    let mut v = record_json(host, invite.record(), now);
+    if let Value::Object(map) = &mut v {
+        map.insert(
+            "expires_local".into(),
+            json!(Times::of(invite.expires()).local),
+        );
+        // A contact-only invite stores no record, only the inviter's entry.
+        if !invite.record().allow_registration {
+            map.insert("record".into(), Value::Null);
+        }
+    }
+    v
+}

@@ -1,0 +1,128 @@
+//! Output for people and for scripts: times in local and UTC form, QR
+//! codes, progress bars on a terminal.
+
+use std::io::{IsTerminal, Write};
+
+use indicatif::{ProgressBar, ProgressStyle};
+use qrcode::QrCode;
+use qrcode::render::unicode::Dense1x2;
+use xmpp_invites::{NEVER_EXPIRES, format_datetime};
+
+use crate::error::{Error, Result};
+
+/// A Unix time for people: local and XEP-0082 UTC.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Times {
+    /// `2026-11-28T09:00:00Z`, or `never`.
+    pub(crate) utc: String,
+    /// `2026-11-28 10:00:00 CET (+01:00)` in the system's time zone
+    /// (`TZ` or /etc/localtime), or `never`.
+    pub(crate) local: String,
+}
+
+impl Times {
+    pub(crate) fn of(unix: i64) -> Self {
+        if unix >= NEVER_EXPIRES {
+            return Self {
+                utc: "never".into(),
+                local: "never".into(),
+            };
+        }
+        let utc = format_datetime(unix).unwrap_or_else(|_| format!("{unix} (Unix time)"));
+        let local = jiff::Timestamp::from_second(unix)
+            .map(|t| {
+                t.to_zoned(jiff::tz::TimeZone::system())
+                    .strftime("%Y-%m-%d %H:%M:%S %Z (%:z)")
+                    .to_string()
+            })
+            .unwrap_or_else(|_| utc.clone());
+        Self { utc, local }
+    }
+
+    /// `local, UTC` on one line.
+    pub(crate) fn both(&self) -> String {
+        if self.utc == "never" {
+            "never".into()
+        } else {
+            format!("{} (local), {} (UTC)", self.local, self.utc)
+        }
+    }
+}
+
+/// A QR code of `text` drawn with Unicode half blocks, light on dark so that
+/// it scans on a terminal with a dark background.
+pub(crate) fn qr(text: &str) -> Result<String> {
+    let code = QrCode::new(text.as_bytes()).map_err(|e| {
+        Error::input(
+            "qr-too-long",
+            format!(
+                "cannot draw a QR code of this {}-byte text: {e}",
+                text.len()
+            ),
+            "leave out --qr, or use a shorter landing page template",
+        )
+    })?;
+    Ok(code
+        .render::<Dense1x2>()
+        .dark_color(Dense1x2::Light)
+        .light_color(Dense1x2::Dark)
+        .build())
+}
+
+/// A progress bar on stderr, drawn only when stderr is a terminal.
+pub(crate) fn progress(len: u64, what: &str) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(len);
+    if let Ok(style) = ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} ({eta} left)") {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(what.to_owned());
+    bar
+}
+
+/// Writes to stdout; a closed pipe (`| head`) ends the output quietly.
+pub(crate) struct Out {
+    stdout: std::io::StdoutLock<'static>,
+}
+
+impl Out {
+    pub(crate) fn new() -> Self {
+        Self {
+            stdout: std::io::stdout().lock(),
+        }
+    }
+
+    pub(crate) fn line(&mut self, text: impl AsRef<str>) -> Result<()> {
+        writeln!(self.stdout, "{}", text.as_ref()).map_err(write_error)
+    }
+
+    pub(crate) fn json(&mut self, value: &serde_json::Value) -> Result<()> {
+        let text = serde_json::to_string_pretty(value).unwrap_or_default();
+        self.line(text)
+    }
+
+    pub(crate) fn raw(&mut self, text: &str) -> Result<()> {
+        write!(self.stdout, "{text}").map_err(write_error)
+    }
+
+    pub(crate) fn flush(&mut self) -> Result<()> {
+        self.stdout.flush().map_err(write_error)
+    }
+}
+
+/// The code of the error for a reader that went away (`| head`): main
+/// exits quietly on it, after the store was closed properly.
+pub(crate) const BROKEN_PIPE: &str = "broken-pipe";
+
+fn write_error(e: std::io::Error) -> Error {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        return Error::input(BROKEN_PIPE, "stdout was closed", "none needed");
+    }
+    Error::input(
+        "output-failed",
+        format!("cannot write the output: {e}"),
+        "check where stdout goes (disk full? closed pipe?)",
+    )
+}

@@ -1,0 +1,886 @@
+//! Scenarios run on every backend (tests/sqlite.rs, tests/postgres.rs).
+
+use std::collections::BTreeSet;
+use std::process::Stdio;
+
+use serde_json::Value;
+
+use super::{Db, prosody_rows};
+
+/// A fixed "now": a minute after the captured Prosody rows were created.
+pub const NOW: i64 = 1_795_268_481;
+const NOW_S: &str = "1795268481";
+
+fn token(v: &Value) -> String {
+    v["token"].as_str().unwrap().to_owned()
+}
+
+fn s(v: &Value) -> &str {
+    v.as_str().unwrap_or_default()
+}
+
+/// Every create command, then list, show and the stored rows.
+pub fn create_each_kind(db: &Db) {
+    let any = db.json(&["--now", NOW_S, "create", "account", "example.com"]);
+    assert_eq!(any["type"], "account");
+    assert_eq!(any["jid"], "example.com");
+    assert_eq!(any["expires"], NOW + 604_800);
+    assert_eq!(any["created_at"], NOW);
+    assert!(s(&any["uri"]).starts_with("xmpp:example.com?register;preauth="));
+
+    let bound = db.json(&["create", "account", "Romeo@Example.COM"]);
+    assert_eq!(bound["jid"], "romeo@example.com");
+    assert_eq!(bound["username"], "romeo");
+
+    let admin = db.json(&[
+        "create",
+        "account",
+        "example.com",
+        "--admin",
+        "--role",
+        "x:editor",
+        "--group",
+        "g1",
+        "--group",
+        "g2",
+        "--note",
+        "for the team",
+        "--max-uses",
+        "3",
+        "--expires-after",
+        "2 days",
+    ]);
+    // Prosody 0.12 reads roles as a set: the default form.
+    assert_eq!(
+        admin["record"]["additional_data"]["roles"],
+        serde_json::json!({"prosody:admin": true, "x:editor": true})
+    );
+    assert_eq!(admin["groups"], serde_json::json!(["g1", "g2"]));
+    assert_eq!(admin["note"], "for the team");
+    assert_eq!(admin["max_uses"], 3);
+    assert_eq!(
+        admin["expires"].as_i64().unwrap() - admin["created_at"].as_i64().unwrap(),
+        172_800
+    );
+
+    let listed = db.json(&[
+        "create",
+        "account",
+        "example.com",
+        "--role",
+        "prosody:member",
+        "--role-format",
+        "list",
+    ]);
+    assert_eq!(
+        listed["record"]["additional_data"]["roles"],
+        serde_json::json!(["prosody:member"])
+    );
+
+    let contact = db.json(&["create", "contact", "juliet@example.com"]);
+    assert_eq!(contact["type"], "contact-only");
+    assert_eq!(contact["inviter"], "juliet");
+    assert!(
+        contact["record"].is_null(),
+        "a contact-only invite stores no record"
+    );
+    let both = db.json(&[
+        "create",
+        "contact",
+        "romeo@example.com",
+        "--allow-registration",
+    ]);
+    assert_eq!(both["type"], "account-and-contact");
+    assert!(s(&both["uri"]).ends_with(";ibr=y"));
+    let reset = db.json(&["--now", NOW_S, "create", "reset", "romeo@example.com"]);
+    assert_eq!(reset["type"], "password-reset");
+    assert_eq!(reset["reset_username"], "romeo");
+    assert_eq!(reset["expires"], NOW + 86_400);
+
+    // The rows, as Prosody's mod_storage_sql keeps them.
+    let rows = db.rows();
+    assert_eq!(rows.len(), 8, "{rows:#?}");
+    for r in &rows {
+        assert_eq!(r[0], "example.com");
+        assert_eq!(r[2], "invite_token");
+        if r[1].is_empty() {
+            assert_eq!(r[4], "json");
+            let v: Value = serde_json::from_str(&r[5]).unwrap();
+            assert_eq!(v["token"], r[3].as_str());
+        } else {
+            assert_eq!(r[4], "number");
+            assert!(r[5].parse::<i64>().is_ok(), "{r:?}");
+        }
+    }
+    // The contact-only invite has only the inviter's entry.
+    let t = token(&contact);
+    let c = db.rows_of(&t);
+    assert_eq!(c.len(), 1);
+    assert_eq!(c[0][1], "juliet");
+    assert_eq!(db.rows_of(&token(&both)).len(), 2);
+
+    // list shows each invite once, show shows each.
+    let list = db.json(&["list", "example.com"]);
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 7, "{list:#?}");
+    let tokens: BTreeSet<String> = list.iter().map(token).collect();
+    for v in [&any, &bound, &admin, &listed, &contact, &both, &reset] {
+        assert!(tokens.contains(&token(v)));
+        let shown = db.json(&["show", "example.com", &token(v)]);
+        assert_eq!(shown["type"], v["type"]);
+        assert_eq!(shown["uri"], v["uri"]);
+    }
+    let shown = db.json(&["show", "example.com", &token(&both)]);
+    assert_eq!(shown["contact_entries"][0]["user"], "romeo");
+
+    // Human output.
+    let out = db.ok(&["list", "example.com"]).stdout;
+    assert!(out.contains("contact-only"), "{out}");
+    assert!(out.contains("7 invite(s) on example.com"), "{out}");
+    let out = db.ok(&["show", "example.com", &token(&admin)]).stdout;
+    assert!(out.contains("prosody:admin"), "{out}");
+    assert!(out.contains("0 of 3"), "{out}");
+    // Another host is empty.
+    assert_eq!(db.json(&["list", "example.org"]), serde_json::json!([]));
+    assert!(
+        db.ok(&["list", "example.org"])
+            .stdout
+            .contains("No invites")
+    );
+}
+
+/// What people see: URI, landing link, local and UTC expiry, QR code.
+pub fn human_output(db: &Db) {
+    let out = db
+        .cmd()
+        .env("TZ", "Europe/Berlin")
+        .args([
+            "--now",
+            "1795856400",
+            "--invites-page",
+            "https://{host}/invite?{invite.token}",
+            "create",
+            "account",
+            "example.com",
+            "--expires-after",
+            "1 week",
+            "--qr",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("URI:      xmpp:example.com?register;preauth="),
+        "{text}"
+    );
+    assert!(
+        text.contains("Link:     https://example.com/invite?"),
+        "{text}"
+    );
+    // 2026-12-05T09:00:00Z is 10:00 in Berlin.
+    assert!(
+        text.contains("2026-12-05 10:00:00 CET (+01:00) (local)"),
+        "{text}"
+    );
+    assert!(text.contains("2026-12-05T09:00:00Z (UTC)"), "{text}");
+    assert!(
+        text.contains('█') && text.contains('▀'),
+        "no QR code: {text}"
+    );
+    // The main job: a fresh directory, no options.
+    let fresh = super::tempdir();
+    let out = std::process::Command::new(super::BIN)
+        .args(["create", "account", "example.com", "--qr"])
+        .current_dir(fresh.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(fresh.path().join("invites.sqlite3").exists());
+}
+
+/// Records exactly as a real Prosody 0.12.3 stored them (captured in
+/// tests/vectors/prosody_records.json), in a table created as Prosody does.
+pub fn prosody_rows_are_managed(db: &Db) {
+    db.create_prosody_schema();
+    let captured = prosody_rows();
+    for r in &captured {
+        db.insert_row(["host", "user", "store", "key", "type", "value"].map(|k| s(&r[k])));
+    }
+    let before = db.rows();
+
+    // Expected: each key once, whether it has a record, a contact entry or both.
+    let expected = |host: &str| -> BTreeSet<String> {
+        captured
+            .iter()
+            .filter(|r| r["host"] == host)
+            .map(|r| s(&r["key"]).to_owned())
+            .collect()
+    };
+    for host in ["example.com", "münchen.example"] {
+        let list = db.json(&["--now", NOW_S, "list", host]);
+        let got: BTreeSet<String> = list.as_array().unwrap().iter().map(token).collect();
+        assert_eq!(got, expected(host), "{list:#?}");
+        for item in list.as_array().unwrap() {
+            assert!(item.get("error").is_none(), "unreadable: {item}");
+            assert_eq!(item["expired"], false);
+            // Each one validates, as a server would.
+            let v = db.json(&["--now", NOW_S, "validate", host, s(&item["token"])]);
+            assert_eq!(v["valid"], true);
+            assert_eq!(v["type"], item["type"]);
+            // And is expired a week later.
+            let late = db.fails(
+                2,
+                &["--now", "1795873300", "validate", host, s(&item["token"])],
+            );
+            assert_eq!(late.error_code(), "token-expired");
+        }
+    }
+    // The IDN host by its A-label.
+    let by_ace = db.json(&["--now", NOW_S, "list", "xn--mnchen-3ya.example"]);
+    assert_eq!(by_ace.as_array().unwrap().len(), 3);
+
+    let show = |t: &str| db.json(&["--now", NOW_S, "show", "example.com", t]);
+    let admin = show("bZV0unmPYxS-dClfodrSbuhx");
+    assert_eq!(admin["type"], "account");
+    assert_eq!(admin["roles"], serde_json::json!(["prosody:admin"]));
+    assert_eq!(
+        show("PYyDy1bSRDxZ2dcePWbTkMuV")["groups"],
+        serde_json::json!(["g1", "g2"])
+    );
+    let reset = show("iKjH5CgPOwhVUGe_l1nLHYhc");
+    assert_eq!(reset["type"], "password-reset");
+    assert_eq!(reset["reset_username"], "romeo");
+    let contact = show("FRLsuWdVF6_pRUlg9ehXzP4T");
+    assert_eq!(contact["type"], "contact-only");
+    assert_eq!(contact["inviter"], "romeo");
+    assert_eq!(
+        contact["uri"],
+        "xmpp:romeo@example.com?roster;preauth=FRLsuWdVF6_pRUlg9ehXzP4T"
+    );
+    assert_eq!(
+        show("EcuaIHblxEcxf-A5duTy_3PC")["type"],
+        "account-and-contact"
+    );
+    assert_eq!(show("gaekZn9wb1HazIxKMd3RD7ou")["type"], "group");
+    let human = db.ok(&[
+        "--now",
+        NOW_S,
+        "show",
+        "example.com",
+        "4yl_ndRs8o2jdan-GqMG4Gf0",
+    ]);
+    assert!(human.stdout.contains("a?b@example.com"), "{human:?}");
+
+    // Spending: each kind removes what Prosody's use() removes.
+    let spend = |t: &str| db.json(&["--now", NOW_S, "use", "example.com", t]);
+    assert_eq!(spend("rOTQpK5Ayzgzmo0p-InC6j9q")["outcome"], "deleted");
+    assert!(db.rows_of("rOTQpK5Ayzgzmo0p-InC6j9q").is_empty());
+    let again = db.fails(
+        2,
+        &[
+            "--now",
+            NOW_S,
+            "use",
+            "example.com",
+            "rOTQpK5Ayzgzmo0p-InC6j9q",
+        ],
+    );
+    assert_eq!(again.error_code(), "not-found");
+    let both = spend("EcuaIHblxEcxf-A5duTy_3PC");
+    assert_eq!(both["inviter"], "romeo");
+    assert_eq!(both["redemption"], "registration");
+    assert!(db.rows_of("EcuaIHblxEcxf-A5duTy_3PC").is_empty());
+    let sub = spend("FRLsuWdVF6_pRUlg9ehXzP4T");
+    assert_eq!(sub["redemption"], "subscription");
+    assert!(db.rows_of("FRLsuWdVF6_pRUlg9ehXzP4T").is_empty());
+    assert_eq!(spend("gaekZn9wb1HazIxKMd3RD7ou")["outcome"], "kept");
+    assert_eq!(spend("gaekZn9wb1HazIxKMd3RD7ou")["outcome"], "kept");
+    let reset = spend("iKjH5CgPOwhVUGe_l1nLHYhc");
+    assert_eq!(reset["reset_username"], "romeo");
+
+    // Rows not spent are untouched, byte for byte.
+    let spent = [
+        "rOTQpK5Ayzgzmo0p-InC6j9q",
+        "EcuaIHblxEcxf-A5duTy_3PC",
+        "FRLsuWdVF6_pRUlg9ehXzP4T",
+        "iKjH5CgPOwhVUGe_l1nLHYhc",
+    ];
+    let kept: Vec<_> = before
+        .into_iter()
+        .filter(|r| !spent.contains(&r[3].as_str()))
+        .collect();
+    assert_eq!(db.rows(), kept);
+
+    // A fresh invite next to Prosody's reads back the same way.
+    let created = db.json(&["create", "account", "example.com", "--admin"]);
+    assert_eq!(
+        created["record"]["additional_data"]["roles"],
+        serde_json::json!({"prosody:admin": true})
+    );
+}
+
+/// validate never writes; use spends; max-uses counts.
+pub fn validate_and_use(db: &Db) {
+    let t = token(&db.json(&["create", "account", "example.com"]));
+    let before = db.rows();
+    for _ in 0..2 {
+        let v = db.json(&["validate", "example.com", &t]);
+        assert_eq!(v["valid"], true);
+        assert!(v.get("used").is_none());
+    }
+    assert_eq!(db.rows(), before);
+    let human = db.ok(&["validate", "example.com", &t]).stdout;
+    assert!(
+        human.starts_with("Valid: account invite for any username"),
+        "{human}"
+    );
+    let used = db.ok(&["use", "example.com", &t]).stdout;
+    assert!(used.contains("spent"), "{used}");
+    assert_eq!(
+        db.fails(2, &["use", "example.com", &t]).error_code(),
+        "not-found"
+    );
+    assert_eq!(
+        db.fails(2, &["validate", "example.com", &t]).error_code(),
+        "not-found"
+    );
+
+    let m = token(&db.json(&["create", "account", "example.com", "--max-uses", "2"]));
+    let first = db.json(&["use", "example.com", &m]);
+    assert_eq!(first["outcome"], "counted");
+    assert_eq!(first["uses_left"], 1);
+    assert_eq!(db.json(&["show", "example.com", &m])["uses"], 1);
+    assert_eq!(db.json(&["use", "example.com", &m])["outcome"], "deleted");
+    db.fails(2, &["use", "example.com", &m]);
+
+    // Malformed and unknown tokens, wrong host.
+    assert_eq!(
+        db.fails(2, &["validate", "example.com", "short"])
+            .error_code(),
+        "token-bad-length"
+    );
+    assert_eq!(
+        db.fails(2, &["use", "example.com", "abc+def/ghi=jklmnopq"])
+            .error_code(),
+        "token-bad-alphabet"
+    );
+    let other = token(&db.json(&["create", "account", "example.com"]));
+    db.fails(2, &["use", "example.org", &other]);
+    // Expired.
+    let old = token(&db.json(&[
+        "--now",
+        "1000000000",
+        "create",
+        "account",
+        "example.com",
+        "--expires-after",
+        "1h",
+    ]));
+    let run = db.fails(2, &["use", "example.com", &old]);
+    assert_eq!(run.error_code(), "token-expired");
+    assert!(
+        run.error()["message"]
+            .as_str()
+            .unwrap()
+            .contains("2001-09-09T02:46:40Z")
+    );
+    // The boundary: equal is still valid.
+    db.json(&["--now", "1000003600", "validate", "example.com", &old]);
+    db.fails(2, &["--now", "1000003601", "validate", "example.com", &old]);
+    // Human errors say what to do.
+    let run = db.run(&["use", "example.com", &old]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("hint: create a new invite"), "{run:?}");
+}
+
+/// `expire USER@HOST`: contact invites under the user's key, records with
+/// the user as source, account and reset invites bound to the user.
+pub fn expire_user(db: &Db) {
+    let mine = [
+        db.json(&["create", "contact", "romeo@example.com"]),
+        db.json(&[
+            "create",
+            "contact",
+            "romeo@example.com",
+            "--allow-registration",
+        ]),
+        db.json(&["create", "reset", "romeo@example.com"]),
+        db.json(&["create", "account", "romeo@example.com"]),
+    ];
+    let theirs = [
+        db.json(&["create", "contact", "juliet@example.com"]),
+        db.json(&["create", "account", "example.com"]),
+        db.json(&["create", "reset", "juliet@example.com"]),
+        db.json(&["create", "account", "romeo@example.org"]),
+    ];
+    // An invite romeo created through an ad-hoc command: Prosody's
+    // mod_invites_adhoc writes his full JID as source.
+    let sourced = "SourcedByRomeo0000000000";
+    db.insert(
+        "example.com",
+        "",
+        sourced,
+        "json",
+        &format!(
+            r#"{{"type":"register","jid":"example.com","token":"{sourced}","allow_registration":true,"additional_data":{{"source":"romeo@example.com/phone"}},"uri":"xmpp:example.com?register;preauth={sourced}","created_at":{NOW},"expires":{}}}"#,
+            NOW + 3600
+        ),
+    );
+    let result = db.json(&["expire", "Romeo@example.com"]);
+    let expired: BTreeSet<String> = result["expired"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(token)
+        .collect();
+    let mut want: BTreeSet<String> = mine.iter().map(token).collect();
+    want.insert(sourced.to_owned());
+    assert_eq!(expired, want, "{result:#}");
+    for t in &want {
+        let run = db.fails(2, &["validate", "example.com", t]);
+        assert_eq!(run.error_code(), "token-expired", "{t}");
+    }
+    for v in &theirs {
+        let host = s(&v["host"]);
+        db.json(&["validate", host, &token(v)]);
+    }
+    // Again: nothing pending.
+    let again = db.json(&["expire", "romeo@example.com"]);
+    assert_eq!(again["expired"], serde_json::json!([]));
+    assert!(
+        db.ok(&["expire", "romeo@example.com"])
+            .stdout
+            .contains("no pending invites")
+    );
+    // cleanup removes what expire expired, and only that.
+    let cleaned = db.json(&["cleanup"]);
+    assert_eq!(cleaned["removed_records"], 4);
+    assert_eq!(cleaned["removed_contact_entries"], 2);
+    let left = db.json(&["list", "example.com"]);
+    let left: BTreeSet<String> = left.as_array().unwrap().iter().map(token).collect();
+    let theirs_here: BTreeSet<String> = theirs[..3].iter().map(token).collect();
+    assert_eq!(left, theirs_here);
+    assert_eq!(
+        db.fails(1, &["expire", "example.com"]).error_code(),
+        "missing-username"
+    );
+}
+
+/// cleanup removes expired invites at both levels, of one host or all.
+pub fn cleanup(db: &Db) {
+    let past = ["--now", "1000000000"];
+    let old = |args: &[&str]| {
+        let mut all = past.to_vec();
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--expires-after", "1 day"]);
+        token(&db.json(&all))
+    };
+    let gone = [
+        old(&["create", "account", "example.com"]),
+        old(&["create", "contact", "romeo@example.com"]),
+        old(&[
+            "create",
+            "contact",
+            "romeo@example.com",
+            "--allow-registration",
+        ]),
+        old(&["create", "account", "example.org"]),
+    ];
+    let stay = [
+        token(&db.json(&["create", "account", "example.com"])),
+        token(&db.json(&["create", "contact", "romeo@example.com"])),
+        token(&db.json(&[
+            "create",
+            "account",
+            "example.com",
+            "--expires-after",
+            "never",
+        ])),
+    ];
+    let listed = db.json(&["list", "example.com"]);
+    assert_eq!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["expired"] == true)
+            .count(),
+        3
+    );
+    let one = db.json(&["cleanup", "example.org"]);
+    assert_eq!(one["removed_records"], 1);
+    assert!(db.rows_of(&gone[3]).is_empty());
+    let all = db.json(&["cleanup"]);
+    assert_eq!(all["removed_records"], 2);
+    assert_eq!(all["removed_contact_entries"], 2);
+    for t in &gone {
+        assert!(db.rows_of(t).is_empty(), "{t}");
+    }
+    for t in &stay {
+        assert!(!db.rows_of(t).is_empty(), "{t}");
+    }
+    let nothing = db.ok(&["cleanup"]).stdout;
+    assert!(nothing.contains("Removed 0 expired record(s)"), "{nothing}");
+    // Many: more than a page.
+    for _ in 0..3 {
+        db.json(&[
+            "--now",
+            "1000000000",
+            "create",
+            "account",
+            "example.net",
+            "--count",
+            "200",
+            "--expires-after",
+            "1h",
+        ]);
+    }
+    assert_eq!(db.json(&["cleanup"])["removed_records"], 600);
+    assert_eq!(db.rows().len(), 3);
+}
+
+/// delete removes both levels; unknown → exit 2.
+pub fn delete(db: &Db) {
+    let both = token(&db.json(&[
+        "create",
+        "contact",
+        "romeo@example.com",
+        "--allow-registration",
+    ]));
+    let other = token(&db.json(&["create", "account", "example.com"]));
+    let d = db.json(&["delete", "example.com", &both]);
+    assert_eq!(d["rows"], 2);
+    assert!(db.rows_of(&both).is_empty());
+    assert_eq!(db.rows().len(), 1);
+    assert_eq!(
+        db.fails(2, &["delete", "example.com", &both]).error_code(),
+        "not-found"
+    );
+    assert!(
+        db.ok(&["delete", "example.com", &other])
+            .stdout
+            .contains("Deleted")
+    );
+    assert!(db.rows().is_empty());
+}
+
+/// --count N: one transaction, N invites, a JSON array.
+pub fn bulk_create(db: &Db) {
+    let v = db.json(&[
+        "create",
+        "account",
+        "example.com",
+        "--count",
+        "25",
+        "--max-uses",
+        "2",
+    ]);
+    let items = v.as_array().unwrap();
+    assert_eq!(items.len(), 25);
+    let tokens: BTreeSet<String> = items.iter().map(token).collect();
+    assert_eq!(tokens.len(), 25);
+    assert_eq!(db.rows().len(), 25);
+    let human = db
+        .ok(&["create", "account", "example.com", "--count", "3"])
+        .stdout;
+    assert_eq!(
+        human.matches("Created an account invite").count(),
+        3,
+        "{human}"
+    );
+    assert_eq!(
+        db.fails(
+            1,
+            &["create", "account", "romeo@example.com", "--count", "2"]
+        )
+        .error_code(),
+        "conflicting-options"
+    );
+}
+
+/// A failure in the middle of a multi-row change leaves nothing behind.
+pub fn no_partial_write(db: &Db) {
+    db.json(&["create", "account", "example.com"]);
+    let before = db.rows();
+    db.fail_inserts_after(3);
+    let run = db.fails(3, &["create", "account", "example.com", "--count", "5"]);
+    assert_eq!(run.error_code(), "store-error");
+    assert!(
+        run.error()["message"]
+            .as_str()
+            .unwrap()
+            .contains("simulated failure")
+    );
+    assert_eq!(db.rows(), before);
+
+    // cleanup: the second delete fails, so the first is rolled back too.
+    let old = [
+        "--now",
+        "1000000000",
+        "create",
+        "account",
+        "example.org",
+        "--expires-after",
+        "1h",
+    ];
+    if db.is_postgres() {
+        db.exec("DROP TRIGGER fail_insert ON prosody; DROP FUNCTION fail_insert();");
+    } else {
+        db.exec("DROP TRIGGER fail_insert;");
+    }
+    db.json(&old);
+    db.json(&old);
+    let before = db.rows();
+    db.fail_deletes_after_one();
+    db.fails(3, &["cleanup"]);
+    assert_eq!(db.rows(), before);
+}
+
+/// Rows that are not invites: reported clearly, the rest still works.
+pub fn corrupt_rows(db: &Db) {
+    let good = token(&db.json(&["create", "account", "example.com"]));
+    let contact = token(&db.json(&["create", "contact", "romeo@example.com"]));
+    db.insert(
+        "example.com",
+        "",
+        "NotJson00000000000000000",
+        "json",
+        "{not json",
+    );
+    db.insert(
+        "example.com",
+        "",
+        "WrongType000000000000000",
+        "number",
+        "17",
+    );
+    db.insert(
+        "example.com",
+        "",
+        "OtherToken00000000000000",
+        "json",
+        r#"{"type":"register","jid":"example.com","token":"SomethingElse00000000000","uri":""}"#,
+    );
+    db.insert(
+        "example.com",
+        "juliet",
+        "BadNumber000000000000000",
+        "number",
+        "soon",
+    );
+    db.insert("example.com", "", "", "json", "{}");
+
+    // list: lists everything it can, marks the rest, exits 4.
+    let run = db.run(&["--json", "list", "example.com"]);
+    assert_eq!(run.code, 4, "{run:?}");
+    let items = run.json();
+    let items = items.as_array().unwrap();
+    assert_eq!(items.len(), 7, "{items:#?}");
+    assert_eq!(items.iter().filter(|i| i.get("error").is_some()).count(), 5);
+    assert!(items.iter().any(|i| i["token"] == good.as_str()));
+    assert!(items.iter().any(|i| i["token"] == contact.as_str()));
+    assert_eq!(run.error_code(), "corrupt-row");
+    let human = db.run(&["list", "example.com"]);
+    assert_eq!(human.code, 4);
+    assert!(human.stdout.contains("UNREADABLE"), "{human:?}");
+    assert!(
+        human
+            .stderr
+            .contains("5 stored row(s) on example.com are not invites"),
+        "{human:?}"
+    );
+    assert!(human.stderr.contains("hint:"), "{human:?}");
+
+    // show / validate / use: a clear error, exit 4, nothing written.
+    let before = db.rows();
+    for t in [
+        "NotJson00000000000000000",
+        "WrongType000000000000000",
+        "OtherToken00000000000000",
+    ] {
+        let run = db.run(&["--json", "show", "example.com", t]);
+        assert_eq!(run.code, 4, "{run:?}");
+        assert_eq!(run.json()["unreadable_rows"].as_array().unwrap().len(), 1);
+        assert_eq!(
+            db.fails(4, &["validate", "example.com", t]).error_code(),
+            "corrupt-row"
+        );
+        assert_eq!(
+            db.fails(4, &["use", "example.com", t]).error_code(),
+            "corrupt-row"
+        );
+    }
+    let human = db.run(&["show", "example.com", "NotJson00000000000000000"]);
+    assert!(human.stdout.contains("{not json"), "{human:?}");
+    assert!(human.stderr.contains("is not an invite"), "{human:?}");
+    db.fails(4, &["use", "example.com", "BadNumber000000000000000"]);
+    assert_eq!(db.rows(), before);
+    // The good ones still work.
+    db.json(&["validate", "example.com", &good]);
+    // cleanup and expire go on past them and exit 4.
+    let run = db.run(&["--json", "cleanup"]);
+    assert_eq!(run.code, 4, "{run:?}");
+    assert_eq!(run.json()["unreadable_rows"], 5);
+    assert_eq!(db.run(&["expire", "romeo@example.com"]).code, 4);
+    assert!(
+        db.fails(2, &["validate", "example.com", &contact])
+            .error_code()
+            == "token-expired"
+    );
+    // delete removes a corrupt row.
+    db.json(&["delete", "example.com", "NotJson00000000000000000"]);
+}
+
+/// Exactly one of `racers` processes spending one single-use invite at once
+/// succeeds; the others find it gone. With `hold_ms` each winner pauses
+/// inside its transaction, so the others certainly try meanwhile.
+pub fn race(db: &Db, racers: usize, rounds: usize, hold_ms: Option<u64>) {
+    for round in 0..rounds {
+        let t = token(&db.json(&["create", "account", "example.com"]));
+        let winners = spend_at_once(db, &t, racers, hold_ms);
+        assert_eq!(
+            winners, 1,
+            "round {round}: {winners} processes used one single-use invite"
+        );
+        assert!(db.rows_of(&t).is_empty());
+    }
+    // A max-uses invite lets exactly that many through.
+    let t = token(&db.json(&["create", "account", "example.com", "--max-uses", "3"]));
+    assert_eq!(spend_at_once(db, &t, racers.max(4), hold_ms), 3);
+    assert!(db.rows_of(&t).is_empty());
+}
+
+fn spend_at_once(db: &Db, token: &str, racers: usize, hold_ms: Option<u64>) -> usize {
+    let hold = hold_ms.map(|ms| ms.to_string());
+    let children: Vec<_> = (0..racers)
+        .map(|_| {
+            let mut c = db.cmd();
+            c.args(["--json", "--lock-timeout", "30"]);
+            if let Some(ms) = &hold {
+                c.args(["--hold-ms", ms]);
+            }
+            c.args(["use", "example.com", token])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut winners = 0;
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        let run = super::Run::from(out);
+        match run.code {
+            0 => {
+                assert_eq!(run.json()["used"], true);
+                winners += 1;
+            }
+            2 => assert_eq!(run.error_code(), "not-found", "{run:?}"),
+            _ => panic!("a racer failed: {run:?}"),
+        }
+    }
+    winners
+}
+
+/// Every command's --json output parses; errors are JSON on stderr.
+pub fn json_everywhere(db: &Db) {
+    let a = db.json(&["create", "account", "example.com"]);
+    let t = token(&a);
+    for args in [
+        vec!["list", "example.com"],
+        vec!["show", "example.com", t.as_str()],
+        vec!["validate", "example.com", t.as_str()],
+        vec!["parse", s(&a["uri"])],
+        vec!["expire", "romeo@example.com"],
+        vec!["cleanup"],
+        vec!["use", "example.com", t.as_str()],
+    ] {
+        let v = db.json(&args);
+        assert!(v.is_object() || v.is_array(), "{args:?}: {v}");
+    }
+    let d = token(&db.json(&["create", "reset", "romeo@example.com"]));
+    db.json(&["delete", "example.com", &d]);
+    let e = db.fails(2, &["show", "example.com", &t]).error();
+    assert_eq!(e["exit"], 2);
+    assert!(e["hint"].as_str().unwrap().len() > 10);
+}
+
+/// The configuration file: database (relative to the file), landing page,
+/// supported types, default expiry, role format.
+pub fn config_file(db: &Db) {
+    let cfg = db.dir.path().join("xi.toml");
+    let database = match &db.backend {
+        super::Backend::Sqlite(_) => "sub.sqlite3".to_owned(),
+        super::Backend::Postgres(url) => url.clone(),
+    };
+    std::fs::write(
+        &cfg,
+        format!(
+            r#"database = "{database}"
+invites_page = "https://{{host}}/join/{{invite.token}}"
+invites_page_supports = ["account", "contact"]
+invite_expiry = "2 days"
+role_format = "list"
+"#
+        ),
+    )
+    .unwrap();
+    let cfg = cfg.display().to_string();
+    let run = |args: &[&str]| -> Value {
+        let mut c = std::process::Command::new(super::BIN);
+        c.args(["--json", "--config", &cfg])
+            .args(args)
+            .env("TZ", "UTC");
+        let out = c.current_dir("/").output().unwrap();
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let a = run(&[
+        "--now",
+        NOW_S,
+        "create",
+        "account",
+        "example.com",
+        "--admin",
+    ]);
+    assert_eq!(a["expires"], NOW + 172_800);
+    assert_eq!(
+        a["landing_page"],
+        format!("https://example.com/join/{}", token(&a))
+    );
+    assert_eq!(a["roles"], serde_json::json!(["prosody:admin"]));
+    assert_eq!(
+        a["record"]["additional_data"]["roles"],
+        serde_json::json!(["prosody:admin"])
+    );
+    // "contact" is taken as contact-only, as Prosody's default says.
+    let c = run(&["create", "contact", "romeo@example.com"]);
+    assert!(c["landing_page"].is_string(), "{c}");
+    let both = run(&[
+        "create",
+        "contact",
+        "romeo@example.com",
+        "--allow-registration",
+    ]);
+    assert!(both["landing_page"].is_null(), "{both}");
+    // A reset keeps its 1 day; options beat the file.
+    let r = run(&["--now", NOW_S, "create", "reset", "romeo@example.com"]);
+    assert_eq!(r["expires"], NOW + 86_400);
+    let o = run(&[
+        "--now",
+        NOW_S,
+        "--invites-page",
+        "https://x.example/{invite.token}",
+        "create",
+        "account",
+        "example.com",
+        "--expires-after",
+        "1h",
+    ]);
+    assert_eq!(o["expires"], NOW + 3600);
+    assert!(s(&o["landing_page"]).starts_with("https://x.example/"));
+    if let super::Backend::Sqlite(_) = db.backend {
+        assert!(db.dir.path().join("sub.sqlite3").exists());
+    }
+}

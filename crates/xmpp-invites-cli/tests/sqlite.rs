@@ -1,0 +1,384 @@
+//! The scenarios on SQLite, and what only SQLite has: files, journal modes,
+//! locks and permissions.
+
+mod common;
+
+use common::{Db, scenarios};
+
+macro_rules! on_sqlite {
+    ($($name:ident),* $(,)?) => {$(
+        #[test]
+        fn $name() {
+            scenarios::$name(&Db::sqlite());
+        }
+    )*};
+}
+
+on_sqlite!(
+    create_each_kind,
+    human_output,
+    prosody_rows_are_managed,
+    validate_and_use,
+    expire_user,
+    cleanup,
+    delete,
+    bulk_create,
+    no_partial_write,
+    corrupt_rows,
+    json_everywhere,
+    config_file,
+);
+
+/// A database as Prosody creates it: its schema, rollback journal.
+fn prosody_db() -> Db {
+    let db = Db::sqlite();
+    db.create_prosody_schema();
+    db
+}
+
+#[test]
+fn race_two_processes() {
+    scenarios::race(&Db::sqlite(), 2, 10, None);
+    scenarios::race(&Db::sqlite(), 2, 3, Some(150));
+}
+
+#[test]
+fn race_eight_processes() {
+    scenarios::race(&Db::sqlite(), 8, 5, None);
+    scenarios::race(&Db::sqlite(), 8, 2, Some(50));
+}
+
+#[test]
+fn race_on_a_prosody_database() {
+    // Rollback journal instead of WAL: the same guarantee.
+    scenarios::race(&prosody_db(), 8, 3, None);
+    scenarios::race(&prosody_db(), 2, 2, Some(150));
+}
+
+fn schema(path: &std::path::Path) -> Vec<(String, String, String)> {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT type, name, sql FROM sqlite_master ORDER BY name")
+        .unwrap();
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+fn journal_mode(path: &std::path::Path) -> String {
+    rusqlite::Connection::open(path)
+        .unwrap()
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap()
+}
+
+fn path(db: &Db) -> std::path::PathBuf {
+    match &db.backend {
+        common::Backend::Sqlite(p) => p.clone(),
+        common::Backend::Postgres(_) => unreachable!(),
+    }
+}
+
+/// A new database gets exactly Prosody's table and index, in WAL mode; an
+/// existing (Prosody) database keeps its journal mode.
+#[test]
+fn schema_and_journal_mode() {
+    let tool = Db::sqlite();
+    tool.json(&["create", "account", "example.com"]);
+    let prosody = prosody_db();
+    assert_eq!(schema(&path(&tool)), schema(&path(&prosody)));
+    assert_eq!(journal_mode(&path(&tool)), "wal");
+    prosody.json(&["create", "account", "example.com"]);
+    assert_eq!(journal_mode(&path(&prosody)), "delete");
+    // Reads create nothing.
+    let empty = Db::sqlite();
+    empty.exec("CREATE TABLE other (x)");
+    assert_eq!(empty.json(&["list", "example.com"]), serde_json::json!([]));
+    assert_eq!(schema(&path(&empty)).len(), 1);
+}
+
+/// Missing, not a database, not Prosody's table: exit 3 and a hint.
+#[test]
+fn unusable_databases() {
+    let db = Db::sqlite();
+    let run = db.fails(3, &["list", "example.com"]);
+    assert_eq!(run.error_code(), "database-missing");
+    db.fails(3, &["show", "example.com", "AAAAAAAAAAAAAAAAAAAAAAAA"]);
+    assert!(!path(&db).exists(), "a read created the file");
+
+    std::fs::write(path(&db), "this is not a database, just text, long enough to be read as a header ........................................").unwrap();
+    assert_eq!(
+        db.fails(3, &["list", "example.com"]).error_code(),
+        "not-a-database"
+    );
+    assert_eq!(
+        db.fails(3, &["create", "account", "example.com"])
+            .error_code(),
+        "not-a-database"
+    );
+
+    let other = Db::sqlite();
+    other.exec(r#"CREATE TABLE prosody (host TEXT, user TEXT, value TEXT)"#);
+    let run = other.fails(3, &["create", "account", "example.com"]);
+    assert_eq!(run.error_code(), "not-prosody-schema");
+    assert!(
+        run.error()["message"]
+            .as_str()
+            .unwrap()
+            .contains("store, key, type")
+    );
+
+    let nodir = Db::sqlite_at("/nonexistent/dir/x.sqlite3");
+    let run = nodir.fails(3, &["create", "account", "example.com"]);
+    assert_eq!(run.error_code(), "database-open");
+    let human = nodir.run(&["create", "account", "example.com"]);
+    assert!(
+        human
+            .stderr
+            .contains("hint: check that the directory exists"),
+        "{human:?}"
+    );
+}
+
+/// Another process holding the lock: exit 3 after --lock-timeout, nothing
+/// written; once released, it works.
+#[test]
+fn locked_database() {
+    for db in [prosody_db(), Db::sqlite()] {
+        db.json(&["create", "account", "example.com"]);
+        let before = db.rows();
+        let holder = rusqlite::Connection::open(path(&db)).unwrap();
+        holder.execute_batch("BEGIN EXCLUSIVE").unwrap();
+        let started = std::time::Instant::now();
+        let run = db.fails(
+            3,
+            &["--lock-timeout", "0.5", "create", "account", "example.com"],
+        );
+        assert!(started.elapsed() >= std::time::Duration::from_millis(500));
+        assert_eq!(run.error_code(), "database-locked");
+        assert!(
+            run.error()["hint"]
+                .as_str()
+                .unwrap()
+                .contains("--lock-timeout")
+        );
+        let t = before[0][3].clone();
+        db.fails(3, &["--lock-timeout", "0.2", "use", "example.com", &t]);
+        holder.execute_batch("ROLLBACK").unwrap();
+        assert_eq!(db.rows(), before);
+        db.json(&["use", "example.com", &t]);
+    }
+}
+
+/// A database this user may read but not write: reads work, writes exit 3
+/// with a hint, nothing changes. (Run as `nobody` when the tests run as
+/// root, since root may write anything.)
+#[test]
+fn read_only_database() {
+    let db = prosody_db();
+    let t = db.json(&["create", "account", "example.com"])["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let before = db.rows();
+    let root = running_as_root();
+    common::set_mode(&path(&db), 0o444);
+    if !root {
+        common::set_mode(db.dir.path(), 0o555);
+    }
+    let run = |args: &[&str]| {
+        let mut c = if root {
+            let mut c = std::process::Command::new("runuser");
+            c.args(["-u", "nobody", "--", common::BIN]);
+            c
+        } else {
+            std::process::Command::new(common::BIN)
+        };
+        let out = c
+            .args(["--json", "--database"])
+            .arg(path(&db))
+            .args(args)
+            .current_dir("/")
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, out, err) = run(&["list", "example.com"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains(&t));
+    let (code, _, err) = run(&["validate", "example.com", &t]);
+    assert_eq!(code, Some(0), "{err}");
+    for args in [
+        vec!["create", "account", "example.com"],
+        vec!["use", "example.com", t.as_str()],
+        vec!["delete", "example.com", t.as_str()],
+        vec!["cleanup"],
+    ] {
+        let (code, _, err) = run(&args);
+        assert_eq!(code, Some(3), "{args:?}: {err}");
+        assert!(err.contains("database-read-only"), "{args:?}: {err}");
+    }
+    common::set_mode(db.dir.path(), 0o755);
+    common::set_mode(&path(&db), 0o644);
+    assert_eq!(db.rows(), before);
+}
+
+fn running_as_root() -> bool {
+    // The uid without libc: /proc/self/status says "Uid: real effective ...".
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .map(|l| l.split_whitespace().nth(2) == Some("0"))
+        })
+        .unwrap_or(false)
+}
+
+/// Bad input: exit 1 and a message that says what to write.
+#[test]
+fn bad_input() {
+    let db = Db::sqlite();
+    let cases: &[(&[&str], &str)] = &[
+        (&["list", "exa mple.com"], "invalid-host"),
+        (&["list", "juliet@example.com"], "invalid-host"),
+        (&["list", ""], "empty-host"),
+        (&["create", "account", "exa mple.com"], "invalid-host"),
+        (
+            &["create", "account", "a b@example.com"],
+            "invalid-username",
+        ),
+        (&["create", "contact", "example.com"], "missing-username"),
+        (&["create", "reset", "example.com/res"], "jid-has-resource"),
+        (
+            &["create", "account", "example.com", "--expires-after", "1m"],
+            "ambiguous-period",
+        ),
+        (
+            &[
+                "create",
+                "account",
+                "example.com",
+                "--expires-after",
+                "soon",
+            ],
+            "invalid-period",
+        ),
+        (
+            &[
+                "create",
+                "account",
+                "example.com",
+                "--expires-after",
+                "3 fortnights",
+            ],
+            "unknown-unit",
+        ),
+        (
+            &["create", "account", "example.com", "--max-uses", "0"],
+            "zero-uses",
+        ),
+        (
+            &["create", "account", "example.com", "--count", "20000"],
+            "count-too-large",
+        ),
+        (&["parse", "xmpp:example.com"], "not-an-invite"),
+        (&["parse", "https://example.com/"], ""),
+        (
+            &["--config", "/nonexistent.toml", "list", "example.com"],
+            "bad-config",
+        ),
+    ];
+    for (args, code) in cases {
+        let run = db.fails(1, args);
+        if !code.is_empty() {
+            assert_eq!(run.error_code(), *code, "{args:?}");
+        }
+        assert!(!run.error()["hint"].as_str().unwrap().is_empty());
+    }
+    let human = db.run(&["create", "account", "example.com", "--expires-after", "1m"]);
+    assert_eq!(human.code, 1);
+    assert!(
+        human
+            .stderr
+            .contains("write \"1 min\" for minutes or \"1 mon\" for months"),
+        "{human:?}"
+    );
+    // Usage errors from the parser: exit 1, not clap's 2 (2 means a bad token).
+    for args in [
+        vec!["frobnicate"],
+        vec!["create", "account"],
+        vec!["list", "example.com", "--bogus"],
+        vec!["--json", "--qr", "create", "account", "example.com"],
+        vec!["--lock-timeout", "-1", "list", "example.com"],
+    ] {
+        let run = db.run(&args);
+        assert_eq!(run.code, 1, "{args:?}: {run:?}");
+    }
+    assert!(!path(&db).exists(), "bad input created the database");
+    let cfg = db.dir.path().join("bad.toml");
+    std::fs::write(&cfg, "databse = \"x\"\n").unwrap();
+    let run = db.fails(
+        1,
+        &["--config", cfg.to_str().unwrap(), "list", "example.com"],
+    );
+    assert!(
+        run.error()["message"].as_str().unwrap().contains("databse"),
+        "{run:?}"
+    );
+    std::fs::write(&cfg, "invite_expiry = \"1m\"\n").unwrap();
+    assert_eq!(
+        db.fails(
+            1,
+            &["--config", cfg.to_str().unwrap(), "list", "example.com"]
+        )
+        .error_code(),
+        "ambiguous-period"
+    );
+    std::fs::write(
+        &cfg,
+        "invites_page = \"x\"\ninvites_page_supports = [\"everything\"]\n",
+    )
+    .unwrap();
+    db.fails(
+        1,
+        &["--config", cfg.to_str().unwrap(), "list", "example.com"],
+    );
+}
+
+/// --help documents the exit statuses; --help and --version exit 0.
+#[test]
+fn help_and_version() {
+    let db = Db::sqlite();
+    let help = db.ok(&["--help"]).stdout;
+    for needle in [
+        "Exit status:",
+        "  2  the token",
+        "  3  the store",
+        "invite_token",
+        "--database",
+    ] {
+        assert!(help.contains(needle), "{needle}: {help}");
+    }
+    assert!(db.ok(&["--version"]).stdout.starts_with("xmpp-invites "));
+    assert!(
+        db.ok(&["create", "account", "--help"])
+            .stdout
+            .contains("--expires-after")
+    );
+}
+
+/// Progress goes to stderr only on a terminal: never in captured output.
+#[test]
+fn no_progress_when_not_a_terminal() {
+    let db = Db::sqlite();
+    let run = db.ok(&["create", "account", "example.com", "--count", "300"]);
+    assert!(run.stderr.is_empty(), "{run:?}");
+    let run = db.ok(&["cleanup"]);
+    assert!(run.stderr.is_empty(), "{run:?}");
+}
