@@ -22,6 +22,11 @@ for tool in gcc valgrind pkg-config; do
 	command -v "$tool" >/dev/null || apt_packages+=("$tool")
 done
 [ -f /usr/include/jansson.h ] || apt_packages+=(libjansson-dev)
+# The command-line tool's PostgreSQL suite starts a throw-away server as
+# nobody (runuser); one test checks local-time output.
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || apt_packages+=(postgresql)
+command -v runuser >/dev/null || apt_packages+=(util-linux)
+[ -e /usr/share/zoneinfo/Europe/Berlin ] || apt_packages+=(tzdata)
 # Prosody's own Lua sources are the reference the template vectors are
 # checked against.
 [ -f /usr/lib/prosody/util/interpolation.lua ] || apt_packages+=(prosody)
@@ -36,8 +41,12 @@ if ((${#apt_packages[@]})); then
 		export DEBIAN_FRONTEND=noninteractive
 		apt-get update -qq && apt-get install -y -qq --no-install-recommends "${apt_packages[@]}" >/dev/null ||
 			{ echo "FAILED: apt-get install ${apt_packages[*]}" >&2; exit 1; }
-		# The package starts a system Prosody; the suites start their own.
-		if command -v service >/dev/null; then service prosody stop >/dev/null 2>&1 || true; fi
+		# The packages start a system Prosody and PostgreSQL; the suites
+		# start their own.
+		if command -v service >/dev/null; then
+			service prosody stop >/dev/null 2>&1 || true
+			service postgresql stop >/dev/null 2>&1 || true
+		fi
 	else
 		echo "missing packages: ${apt_packages[*]}" >&2
 		echo "run: sudo apt-get install -y ${apt_packages[*]}" >&2
@@ -68,9 +77,20 @@ suite format cargo fmt --all --check
 suite clippy cargo clippy --workspace --all-targets --locked -- -D warnings
 suite template-vectors-vs-stock-prosody lua5.4 tests/prosody/check_template_vectors.lua
 suite example cargo run --quiet --locked -p xmpp-invites --example each_kind -- example.com
+main_job() {
+	# The README's main job, in a throw-away directory.
+	local dir
+	dir=$(mktemp -d)
+	(cd "$dir" && cargo run --quiet --locked --release --manifest-path "$OLDPWD/Cargo.toml" -p xmpp-invites-cli -- create account example.com --qr >/dev/null && test -s invites.sqlite3)
+	local status=$?
+	rm -rf "$dir"
+	return $status
+}
+suite main-job main_job
 suite c bash tests/c/run.sh
 suite lua bash tests/lua/run.sh
 suite rockspec luarocks lint bindings/lua/xmpp_invites-0.1.0-1.rockspec
+suite cli-postgres bash tests/cli/postgres.sh
 suite prosody bash tests/prosody/run.sh
 suite rust cargo test --workspace --locked
 
