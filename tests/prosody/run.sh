@@ -16,8 +16,8 @@ if ((${#missing[@]})); then
 	exit 1
 fi
 
-echo "--> building the Lua 5.4 module"
-cargo build --quiet --locked -p xmpp-invites-lua
+echo "--> building the Lua 5.4 module and the command-line tool"
+cargo build --quiet --locked -p xmpp-invites-lua -p xmpp-invites-cli
 mkdir -p target/lua/lua54
 cp target/debug/libxmpp_invites.so target/lua/lua54/xmpp_invites.so
 
@@ -28,4 +28,5 @@ if [ ! -x target/py/bin/python ] || ! target/py/bin/python -c "import slixmpp, p
 fi
 
 export XI_MODULE_DIR="$PWD/target/lua/lua54"
+export XI_CLI="$PWD/target/debug/xmpp-invites"
 exec target/py/bin/python -m pytest -q -p no:cacheprovider tests/prosody "$@"

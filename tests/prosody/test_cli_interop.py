@@ -1,0 +1,55 @@
+"""The command-line tool against a real Prosody 0.12.3 with storage = "sql"
+(SQLite) and Prosody's own stock modules: invites the tool writes into
+Prosody's database let a client register; invites Prosody writes show in
+the tool's list and validate."""
+
+import json
+import os
+import subprocess
+
+from conftest import run
+from harness import ROOT
+from test_register import can_login, generate, register
+
+STOCK = ["invites", "invites_adhoc", "invites_register"]
+
+
+def cli(server, *args, check=True):
+    tool = os.environ.get("XI_CLI", str(ROOT / "target" / "debug" / "xmpp-invites"))
+    p = subprocess.run([tool, "--database", str(server.data_dir / "prosody.sqlite"), *args],
+                       capture_output=True, text=True, timeout=60)
+    if check and p.returncode != 0:
+        raise RuntimeError(f"xmpp-invites {' '.join(args)} failed ({p.returncode}): {p.stdout}\n{p.stderr}")
+    return p
+
+
+def test_cli_and_stock_prosody_share_invites(prosody):
+    server = prosody(ours=False, storage="sql", modules=STOCK, users=["admin@example.com", "romeo@example.com"])
+
+    # The tool writes into the running server's database...
+    created = json.loads(cli(server, "--json", "create", "account", "example.com").stdout)
+    admin = json.loads(cli(server, "--json", "create", "account", "example.com", "--admin").stdout)
+    contact = json.loads(cli(server, "--json", "create", "contact", "romeo@example.com", "--allow-registration").stdout)
+    reset = json.loads(cli(server, "--json", "create", "reset", "romeo@example.com").stdout)
+    # ...and stock Prosody honours every one.
+    assert run(register(server, created["token"], "fromcli"))[1] == (True, None, None)
+    assert run(register(server, admin["token"], "clibigboss"))[1][0]
+    # --admin was applied by stock Prosody: its admin-only command answers.
+    from harness import form_values
+    from test_adhoc import ACCOUNT, command
+    assert form_values(run(command(server, "clibigboss@example.com", ACCOUNT)))["uri"].startswith("xmpp:example.com?register")
+    assert run(register(server, contact["token"], "clifriend"))[1][0]
+    assert run(register(server, reset["token"], "romeo", "reset-by-cli"))[1][0]
+    assert run(can_login(server, "romeo@example.com", "reset-by-cli"))
+    # Stock spent them in the shared database: the tool sees that.
+    p = cli(server, "validate", "example.com", created["token"], check=False)
+    assert p.returncode == 2, (p.stdout, p.stderr)
+
+    # Prosody writes an invite; the tool lists and validates it, then uses it.
+    token = generate(server)
+    listed = json.loads(cli(server, "--json", "list", "example.com").stdout)
+    assert token in [i["token"] for i in listed]
+    assert cli(server, "validate", "example.com", token).returncode == 0
+    assert cli(server, "use", "example.com", token).returncode == 0
+    step, (ok, _, _) = run(register(server, token, "toolate"))
+    assert (step, ok) == ("preauth", False)
