@@ -324,6 +324,8 @@ pub(crate) fn check_shape(presented: &str) -> Result<(), TokenError> {
 /// Compares two byte strings in constant time (for equal lengths; unequal
 /// lengths return false at once, the length of a token being no secret).
 pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    #[cfg(test)]
+    tests::CT_CALLS.with(|c| c.set(c.get() + 1));
     a.ct_eq(b).into()
 }
 
@@ -357,6 +359,18 @@ pub(crate) mod tests {
     use super::*;
     use core::convert::Infallible;
     use rand_core::TryRng;
+
+    thread_local! {
+        /// How often the constant-time comparison ran on this thread.
+        pub(crate) static CT_CALLS: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+    }
+
+    /// Runs `f` and says how often it compared through `subtle`.
+    pub(crate) fn ct_calls(f: impl FnOnce()) -> u32 {
+        let before = CT_CALLS.with(std::cell::Cell::get);
+        f();
+        CT_CALLS.with(std::cell::Cell::get) - before
+    }
 
     /// A deterministic generator for tests: a counter, not random at all.
     pub(crate) struct CountingRng(pub(crate) u8);

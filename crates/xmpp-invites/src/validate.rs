@@ -436,6 +436,64 @@ mod tests {
     }
 
     #[test]
+    fn tokens_are_compared_in_constant_time() {
+        use crate::token::tests::ct_calls;
+        let a = account();
+        // Right token, wrong token, hashed record: every comparison of a
+        // presented token with a stored one goes through subtle.
+        assert_eq!(ct_calls(|| assert!(reg(Some(&a), 0).is_ok())), 1);
+        let other = |r: &InviteRecord| {
+            validate(
+                "AAAAAAAAAAAAAAAAAAAAAAAA",
+                Stored {
+                    record: Some(r),
+                    contact_expires: None,
+                },
+                Redemption::Registration,
+                0,
+            )
+        };
+        assert_eq!(ct_calls(|| assert!(other(&a).is_err())), 1);
+        let mut hashed = a.clone();
+        hashed.token = crate::token::hashed_key(T);
+        assert_eq!(ct_calls(|| assert!(reg(Some(&hashed), 0).is_ok())), 1);
+        assert_eq!(
+            ct_calls(|| assert!(crate::reserved_by("x", [&a], 0, Some(T)).is_none())),
+            1
+        );
+    }
+
+    #[test]
+    fn clock_faults_have_defined_answers() {
+        let mut a = account();
+        // A clock before created_at (or an invite created with a clock in
+        // the future): valid until it expires, no panic.
+        a.created_at = Some(i64::MAX);
+        assert!(reg(Some(&a), 0).is_ok());
+        assert!(reg(Some(&a), i64::MIN).is_ok());
+        // Expiry at the ends of the range.
+        a.expires = Some(i64::MIN);
+        assert_eq!(reg(Some(&a), i64::MIN).unwrap().expires(), i64::MIN);
+        assert_eq!(
+            reg(Some(&a), i64::MIN + 1).unwrap_err(),
+            ValidateError::Expired {
+                expired_at: i64::MIN
+            }
+        );
+        a.expires = Some(i64::MAX);
+        assert!(reg(Some(&a), i64::MAX).is_ok());
+        // No expiry at all reads as never.
+        a.expires = None;
+        assert_eq!(
+            reg(Some(&a), i64::MAX - 1).unwrap_err(),
+            ValidateError::Expired {
+                expired_at: crate::NEVER_EXPIRES
+            }
+        );
+        assert!(reg(Some(&a), crate::NEVER_EXPIRES).is_ok());
+    }
+
+    #[test]
     fn reusable_and_max_uses() {
         let mut g = account();
         g.reusable = Some(true);
