@@ -248,6 +248,10 @@ enum xi_result
    */
   XI_RESULT_TEMPLATE_TOO_LARGE = 731,
   /**
+   * The template takes too many steps to render.
+   */
+  XI_RESULT_TEMPLATE_TOO_COMPLEX = 732,
+  /**
    * The stored record cannot be read.
    */
   XI_RESULT_INVALID_RECORD = 740,

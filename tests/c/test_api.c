@@ -1030,6 +1030,7 @@ static void result_names(void)
 	    {XI_RESULT_NOT_BOOLEAN, "not-boolean"},
 	    {XI_RESULT_TEMPLATE_TOO_DEEP, "template-too-deep"},
 	    {XI_RESULT_TEMPLATE_TOO_LARGE, "template-too-large"},
+	    {XI_RESULT_TEMPLATE_TOO_COMPLEX, "template-too-complex"},
 	    {XI_RESULT_INVALID_RECORD, "invalid-record"},
 	    {XI_RESULT_UNKNOWN_INVITE_TYPE, "unknown-invite-type"},
 	};

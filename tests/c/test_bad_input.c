@@ -656,6 +656,10 @@ static void uris(void)
 	for (int i = 0; i < 33; i++)
 		strcat(nested, "}");
 	FAILS(xi_template_render(nested, "{\"y\":true}", &s), XI_RESULT_TEMPLATE_TOO_DEEP, s == SENT);
+	/* Sixteen nested loops with empty bodies: no text, all work. */
+	FAILS(xi_template_render("{l#{l#{l#{l#{l#{l#{l#{l#{l#{l#{l#{l#{l#{l#{l#{l#}}}}}}}}}}}}}}}}",
+				 "{\"l\":[1,2,3,4,5,6,7,8]}", &s),
+	      XI_RESULT_TEMPLATE_TOO_COMPLEX, s == SENT);
 	CHECK_OK(xi_template_render(nested + 3, "{\"y\":true}", &s));
 	xi_string_free(s);
 	s = SENT;

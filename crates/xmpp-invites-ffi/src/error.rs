@@ -122,6 +122,8 @@ pub enum xi_result {
     TemplateTooDeep = 730,
     /// The rendered template is too large.
     TemplateTooLarge = 731,
+    /// The template takes too many steps to render.
+    TemplateTooComplex = 732,
     /// The stored record cannot be read.
     InvalidRecord = 740,
     /// An invite type name is not known.
@@ -131,7 +133,7 @@ pub enum xi_result {
 impl xi_result {
     /// Every result, for tests and for `xi_result_name` (crate-private, so
     /// that cbindgen leaves it out of the header).
-    pub(crate) const ALL: [Self; 57] = [
+    pub(crate) const ALL: [Self; 58] = [
         Self::Ok,
         Self::NullArgument,
         Self::InvalidUtf8,
@@ -187,6 +189,7 @@ impl xi_result {
         Self::NotBoolean,
         Self::TemplateTooDeep,
         Self::TemplateTooLarge,
+        Self::TemplateTooComplex,
         Self::InvalidRecord,
         Self::UnknownInviteType,
     ];
@@ -253,6 +256,7 @@ impl xi_result {
             Self::NotBoolean => c"not-boolean",
             Self::TemplateTooDeep => c"template-too-deep",
             Self::TemplateTooLarge => c"template-too-large",
+            Self::TemplateTooComplex => c"template-too-complex",
             Self::InvalidRecord => c"invalid-record",
             Self::UnknownInviteType => c"unknown-invite-type",
         }
@@ -470,6 +474,7 @@ mod tests {
             .into(),
             TemplateError::TooDeep.into(),
             TemplateError::TooLarge.into(),
+            TemplateError::TooComplex.into(),
             RecordError::Invalid("x".into()).into(),
             UnknownInviteType("x".into()).into(),
         ];

@@ -71,8 +71,8 @@ pub use policy::{ADMIN_ROLE, ContactInvite, Decision, Policy, Reason, Requester}
 pub use quota::{ChainLimit, IssuedInvite, QuotaError, Quotas, reserved_by};
 pub use record::{AdditionalData, ContactRecord, InviteAction, InviteRecord, RecordError, Roles};
 pub use template::{
-    Filter, MAX_RENDERED_LEN, MAX_TEMPLATE_DEPTH, Renderer, TemplateError, strip_scheme,
-    url_escape, xml_escape,
+    Filter, MAX_RENDERED_LEN, MAX_TEMPLATE_DEPTH, MAX_TEMPLATE_STEPS, Renderer, TemplateError,
+    strip_scheme, url_escape, xml_escape,
 };
 pub use token::{
     HASHED_KEY_PREFIX, MAX_TOKEN_LEN, MIN_TOKEN_LEN, Token, TokenError, TokenFormat, hashed_key,

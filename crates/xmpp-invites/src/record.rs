@@ -287,8 +287,14 @@ impl RecordError {
 impl InviteRecord {
     /// Reads a record from the JSON that Prosody's SQL storage keeps (type
     /// `json`).
+    ///
+    /// A key given twice counts with its last value, as in Prosody's
+    /// `util.json` and in a Lua table (found by fuzzing: reading text
+    /// directly refused what reading the same record as a table accepted).
     pub fn from_json(json: &str) -> Result<Self, RecordError> {
-        serde_json::from_str(json).map_err(|e| RecordError::Invalid(e.to_string()))
+        let value: Value =
+            serde_json::from_str(json).map_err(|e| RecordError::Invalid(e.to_string()))?;
+        Self::from_value(value)
     }
 
     /// Reads a record from an already parsed JSON value (or anything that
@@ -527,6 +533,23 @@ mod tests {
         let r = InviteRecord::from_json(json).unwrap();
         let a: Value = serde_json::from_str(json).unwrap();
         assert_eq!(r.to_value(), a);
+    }
+
+    #[test]
+    fn fuzz_regressions() {
+        // A repeated key: the last one counts, whichever way the record is read.
+        let dup = r#"{"type":"register","jid":"example.com","token":"AAAAAAAAAAAAAAAAAAAAAAAA","token":"BBBBBBBBBBBBBBBBBBBBBBBB"}"#;
+        let r = InviteRecord::from_json(dup).unwrap();
+        assert_eq!(r.token, "BBBBBBBBBBBBBBBBBBBBBBBB");
+        assert_eq!(
+            InviteRecord::from_value(serde_json::from_str(dup).unwrap()).unwrap(),
+            r
+        );
+        // A float in an unknown key survives a round trip exactly.
+        let float =
+            r#"{"type":"register","jid":"example.com","token":"t","x":7.343562278240095e211}"#;
+        let r = InviteRecord::from_json(float).unwrap();
+        assert_eq!(InviteRecord::from_json(&r.to_json()).unwrap(), r);
     }
 
     #[test]

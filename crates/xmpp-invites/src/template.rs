@@ -21,6 +21,10 @@ use serde_json::Value;
 pub const MAX_TEMPLATE_DEPTH: usize = 32;
 /// The most text one render may produce.
 pub const MAX_RENDERED_LEN: usize = 1 << 20;
+/// The most blocks and loop iterations one render may evaluate: nested
+/// loops with empty bodies produce no text, yet their work grows with the
+/// product of the list lengths.
+pub const MAX_TEMPLATE_STEPS: usize = 1 << 20;
 
 /// A filter: text in, text out.
 pub type Filter = fn(&str) -> String;
@@ -34,6 +38,9 @@ pub enum TemplateError {
     /// The output would exceed [`MAX_RENDERED_LEN`] bytes.
     #[error("the rendered template would exceed {MAX_RENDERED_LEN} bytes")]
     TooLarge,
+    /// Rendering would take more than [`MAX_TEMPLATE_STEPS`] steps.
+    #[error("the template takes more than {MAX_TEMPLATE_STEPS} steps to render")]
+    TooComplex,
 }
 
 impl TemplateError {
@@ -43,6 +50,7 @@ impl TemplateError {
         match self {
             Self::TooDeep => "template-too-deep",
             Self::TooLarge => "template-too-large",
+            Self::TooComplex => "template-too-complex",
         }
     }
 }
@@ -166,7 +174,8 @@ impl Renderer {
     /// ```
     pub fn render(&self, template: &str, values: &Value) -> Result<String, TemplateError> {
         let mut out = String::with_capacity(template.len());
-        self.render_into(&mut out, template, &Scope::Root(values), 0)?;
+        let mut steps = MAX_TEMPLATE_STEPS;
+        self.render_into(&mut out, template, &Scope::Root(values), 0, &mut steps)?;
         Ok(out)
     }
 
@@ -176,6 +185,7 @@ impl Renderer {
         template: &str,
         scope: &Scope<'_>,
         depth: usize,
+        steps: &mut usize,
     ) -> Result<(), TemplateError> {
         if depth > MAX_TEMPLATE_DEPTH {
             return Err(TemplateError::TooDeep);
@@ -195,7 +205,8 @@ impl Renderer {
             out.push_str(&template[copied..i]);
             let block = &template[i + 1..end];
             let before = out.len();
-            if !self.block(out, block, scope, depth)? {
+            *steps = steps.checked_sub(1).ok_or(TemplateError::TooComplex)?;
+            if !self.block(out, block, scope, depth, steps)? {
                 out.truncate(before);
                 out.push_str(&template[i..=end]);
             }
@@ -219,6 +230,7 @@ impl Renderer {
         block: &str,
         scope: &Scope<'_>,
         depth: usize,
+        steps: &mut usize,
     ) -> Result<bool, TemplateError> {
         let Some((name, mut raw, mut opt, mut rest)) = split_name(block) else {
             return Ok(false);
@@ -268,7 +280,8 @@ impl Renderer {
                         item,
                         parent: scope,
                     };
-                    self.render_into(out, rest, &sub, depth + 1)?;
+                    *steps = steps.checked_sub(1).ok_or(TemplateError::TooComplex)?;
+                    self.render_into(out, rest, &sub, depth + 1, steps)?;
                     if out.len() > MAX_RENDERED_LEN {
                         return Err(TemplateError::TooLarge);
                     }
@@ -277,18 +290,18 @@ impl Renderer {
             }
             Some('&') => {
                 if truthy {
-                    self.render_into(out, rest, scope, depth + 1)?;
+                    self.render_into(out, rest, scope, depth + 1, steps)?;
                 }
                 Ok(true)
             }
             Some('~') => {
                 if !truthy {
-                    self.render_into(out, rest, scope, depth + 1)?;
+                    self.render_into(out, rest, scope, depth + 1, steps)?;
                 }
                 Ok(true)
             }
             Some('?') if !truthy => {
-                self.render_into(out, rest, scope, depth + 1)?;
+                self.render_into(out, rest, scope, depth + 1, steps)?;
                 Ok(true)
             }
             _ => match value.to_text() {
