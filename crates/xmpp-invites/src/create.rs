@@ -71,6 +71,9 @@ impl CreateError {
 #[derive(Debug, Clone)]
 pub struct NewInvite {
     host: String,
+    /// The JID of the invite, normalised on first use (creating many
+    /// invites from one NewInvite prepares it once).
+    jid: std::sync::OnceLock<Result<BareJid, JidError>>,
     kind: InviteKind,
     ttl: Option<Period>,
     data: AdditionalData,
@@ -85,6 +88,7 @@ impl NewInvite {
     fn new(host: &str, kind: InviteKind) -> Self {
         Self {
             host: host.to_owned(),
+            jid: std::sync::OnceLock::new(),
             kind,
             ttl: None,
             data: AdditionalData::default(),
@@ -246,6 +250,14 @@ impl NewInvite {
         self.kind.invite_type()
     }
 
+    /// The invite's JID, prepared once. The user part is the kind's (the
+    /// builder's setters never change it).
+    fn jid(&self, username: Option<&str>) -> Result<BareJid, JidError> {
+        self.jid
+            .get_or_init(|| BareJid::new(username, &self.host))
+            .clone()
+    }
+
     /// Creates the invite at `now` with a token from `rng`.
     pub fn create<R: TryCryptoRng + ?Sized>(
         &self,
@@ -256,7 +268,7 @@ impl NewInvite {
         let (action, jid, allow_registration, inviter) = match &self.kind {
             InviteKind::Account { username } => (
                 InviteAction::Register,
-                BareJid::new(username.as_deref(), &self.host)?,
+                self.jid(username.as_deref())?,
                 true,
                 None,
             ),
@@ -271,7 +283,7 @@ impl NewInvite {
                         "a password reset invite is single-use",
                     ));
                 }
-                let jid = BareJid::new(Some(username), &self.host)?;
+                let jid = self.jid(Some(username))?;
                 data.allow_reset = jid.username().map(str::to_owned);
                 (InviteAction::Register, jid, true, None)
             }
@@ -284,7 +296,7 @@ impl NewInvite {
                         "max_uses and reusable need an invite that allows registration",
                     ));
                 }
-                let jid = BareJid::new(Some(inviter), &self.host)?;
+                let jid = self.jid(Some(inviter))?;
                 let inviter = jid.username().map(str::to_owned);
                 (InviteAction::Roster, jid, *allow_registration, inviter)
             }
@@ -297,12 +309,7 @@ impl NewInvite {
                 let mut all = groups.clone();
                 all.extend(data.group_list().iter().cloned());
                 data.groups = Some(all);
-                (
-                    InviteAction::Register,
-                    BareJid::new(None, &self.host)?,
-                    true,
-                    None,
-                )
+                (InviteAction::Register, self.jid(None)?, true, None)
             }
         };
         if self.max_uses == Some(0) {

@@ -113,18 +113,23 @@ pub fn prep_host(host: &str) -> Result<String, JidError> {
 /// );
 /// ```
 pub fn host_to_ascii(host: &str) -> Result<String, JidError> {
+    host_to_ascii_cow(host).map(std::borrow::Cow::into_owned)
+}
+
+/// [`host_to_ascii`], borrowing a host that is already plain ASCII.
+pub(crate) fn host_to_ascii_cow(host: &str) -> Result<std::borrow::Cow<'_, str>, JidError> {
     if host.is_empty() {
         return Err(JidError::EmptyHost);
     }
     if is_plain_ascii_host(host) {
-        return Ok(host.to_owned());
+        return Ok(std::borrow::Cow::Borrowed(host));
     }
     let ascii =
         idna::domain_to_ascii_strict(host).map_err(|_| JidError::InvalidHost(host.to_owned()))?;
     if ascii.is_empty() || ascii.len() > MAX_PART_BYTES {
         return Err(JidError::InvalidHost(host.to_owned()));
     }
-    Ok(ascii)
+    Ok(std::borrow::Cow::Owned(ascii))
 }
 
 /// Whether `host` is already in the form nameprep and IDNA would give it:

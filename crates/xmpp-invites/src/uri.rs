@@ -275,7 +275,7 @@ pub(crate) fn write_invite_uri(
         push_encoded(out, user, NODE, NODE_RAW);
         out.push('@');
     }
-    out.push_str(&host_to_ascii(host)?);
+    out.push_str(&crate::jid::host_to_ascii_cow(host)?);
     out.push('?');
     out.push_str(action.as_str());
     out.push_str(";preauth=");
