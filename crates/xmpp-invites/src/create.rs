@@ -252,10 +252,11 @@ impl NewInvite {
 
     /// The invite's JID, prepared once. The user part is the kind's (the
     /// builder's setters never change it).
-    fn jid(&self, username: Option<&str>) -> Result<BareJid, JidError> {
+    fn jid(&self, username: Option<&str>) -> Result<&BareJid, JidError> {
         self.jid
             .get_or_init(|| BareJid::new(username, &self.host))
-            .clone()
+            .as_ref()
+            .map_err(Clone::clone)
     }
 
     /// Creates the invite at `now` with a token from `rng`.
@@ -323,17 +324,10 @@ impl NewInvite {
         let token = Token::generate(rng, self.format)?;
         let mut uri = String::with_capacity(80);
         uri.push_str("xmpp:");
-        write_invite_uri(
-            &mut uri,
-            jid.username(),
-            jid.host(),
-            action,
-            token.as_str(),
-            allow_registration,
-        )?;
+        write_invite_uri(&mut uri, jid, action, token.as_str(), allow_registration)?;
         let mut record = InviteRecord {
             action,
-            jid: jid.to_string(),
+            jid: jid.to_jid_string(),
             token: token.as_str().to_owned(),
             allow_registration,
             additional_data: (!data.is_empty()).then_some(data),

@@ -174,14 +174,18 @@ fn plain_label(label: &[u8]) -> bool {
 pub struct BareJid {
     local: Option<String>,
     domain: String,
+    /// Whether `domain` is plain ASCII, its own A-label form.
+    plain: bool,
 }
 
 impl BareJid {
     /// Builds a JID from an optional username and a host, normalising both.
     pub fn new(username: Option<&str>, host: &str) -> Result<Self, JidError> {
+        let domain = prep_host(host)?;
         Ok(Self {
             local: username.map(prep_username).transpose()?,
-            domain: prep_host(host)?,
+            plain: is_plain_ascii_host(&domain),
+            domain,
         })
     }
 
@@ -210,6 +214,29 @@ impl BareJid {
     /// The normalised host (Unicode form).
     pub fn host(&self) -> &str {
         &self.domain
+    }
+
+    /// The host as A-labels, borrowed when it is plain ASCII already.
+    pub(crate) fn ascii_host(&self) -> Result<std::borrow::Cow<'_, str>, JidError> {
+        if self.plain {
+            Ok(std::borrow::Cow::Borrowed(&self.domain))
+        } else {
+            host_to_ascii_cow(&self.domain)
+        }
+    }
+
+    /// The JID as text (what `to_string` gives, without the formatter).
+    pub(crate) fn to_jid_string(&self) -> String {
+        match &self.local {
+            Some(local) => {
+                let mut s = String::with_capacity(local.len() + 1 + self.domain.len());
+                s.push_str(local);
+                s.push('@');
+                s.push_str(&self.domain);
+                s
+            }
+            None => self.domain.clone(),
+        }
     }
 }
 

@@ -255,27 +255,28 @@ fn push_encoded(out: &mut String, s: &str, set: &'static AsciiSet, raw_ok: RawAl
     }
 }
 
-/// Writes an invite URI without its scheme from parts: `username` (already
-/// a valid localpart), `host` (normalised), the token (checked here).
+/// Writes an invite URI without its scheme from a normalised JID and the
+/// token (checked here).
 pub(crate) fn write_invite_uri(
     out: &mut String,
-    username: Option<&str>,
-    host: &str,
+    jid: &BareJid,
     action: InviteAction,
     token: &str,
     ibr: bool,
 ) -> Result<(), UriError> {
+    let username = jid.username();
     if action == InviteAction::Roster && username.is_none() {
         return Err(UriError::RosterWithoutUser);
     }
     // A well-formed token is unreserved characters only: no escaping.
     crate::token::check_shape(token)?;
+    let host = jid.ascii_host()?;
     out.reserve(48 + token.len() + host.len());
     if let Some(user) = username {
         push_encoded(out, user, NODE, NODE_RAW);
         out.push('@');
     }
-    out.push_str(&crate::jid::host_to_ascii_cow(host)?);
+    out.push_str(&host);
     out.push('?');
     out.push_str(action.as_str());
     out.push_str(";preauth=");
@@ -342,14 +343,7 @@ impl InviteUri {
     }
 
     fn write_without_scheme(&self, out: &mut String) -> Result<(), UriError> {
-        write_invite_uri(
-            out,
-            self.jid.username(),
-            self.jid.host(),
-            self.action,
-            &self.token,
-            self.ibr,
-        )
+        write_invite_uri(out, &self.jid, self.action, &self.token, self.ibr)
     }
 
     /// Parses an invite URI strictly: the `xmpp://` form, a resource, a
