@@ -27,6 +27,8 @@ done
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || apt_packages+=(postgresql)
 command -v runuser >/dev/null || apt_packages+=(util-linux)
 [ -e /usr/share/zoneinfo/Europe/Berlin ] || apt_packages+=(tzdata)
+# libFuzzer (the fuzz smoke run) links with a C++ compiler.
+command -v c++ >/dev/null || apt_packages+=(g++)
 # Prosody's own Lua sources are the reference the template vectors are
 # checked against.
 [ -f /usr/lib/prosody/util/interpolation.lua ] || apt_packages+=(prosody)
@@ -50,6 +52,17 @@ if ((${#apt_packages[@]})); then
 	else
 		echo "missing packages: ${apt_packages[*]}" >&2
 		echo "run: sudo apt-get install -y ${apt_packages[*]}" >&2
+		exit 1
+	fi
+fi
+# The fuzz smoke run needs cargo-fuzz, from crates.io.
+if ! command -v cargo-fuzz >/dev/null; then
+	if [ "$(id -u)" -eq 0 ]; then
+		echo "==> installing cargo-fuzz"
+		cargo install --quiet cargo-fuzz --version 0.13.2 --locked ||
+			{ echo "FAILED: cargo install cargo-fuzz" >&2; exit 1; }
+	else
+		echo "missing: cargo-fuzz; run: cargo install cargo-fuzz --version 0.13.2 --locked" >&2
 		exit 1
 	fi
 fi
@@ -92,6 +105,7 @@ suite lua bash tests/lua/run.sh
 suite rockspec luarocks lint bindings/lua/xmpp_invites-0.1.0-1.rockspec
 suite cli-postgres bash tests/cli/postgres.sh
 suite prosody bash tests/prosody/run.sh
+suite fuzz-smoke bash scripts/fuzz.sh smoke
 suite rust cargo test --workspace --locked
 
 echo

@@ -100,7 +100,12 @@ fn roles(v: Value) -> Result<Roles, RecordError> {
         }
     }
     set.sort();
-    Ok(Roles::LegacySet(set))
+    // As the core reads JSON: a set with no true member is the empty list.
+    Ok(if set.is_empty() {
+        Roles::Ordered(Vec::new())
+    } else {
+        Roles::LegacySet(set)
+    })
 }
 
 fn additional_data(lua: &Lua, v: Value) -> Result<AdditionalData, RecordError> {

@@ -136,7 +136,13 @@ impl<'de> Deserialize<'de> for Roles {
                         }
                     }
                 }
-                Ok(Roles::LegacySet(set))
+                // A set with no true member is the empty list, the form an
+                // empty table reads back as (found by fuzzing).
+                if set.is_empty() {
+                    Ok(Roles::Ordered(Vec::new()))
+                } else {
+                    Ok(Roles::LegacySet(set))
+                }
             }
             other => Err(de::Error::custom(format!(
                 "roles: expected a list or a set, found {other}"
@@ -545,6 +551,14 @@ mod tests {
             InviteRecord::from_value(serde_json::from_str(dup).unwrap()).unwrap(),
             r
         );
+        // A roles set of false members is the empty list, which round-trips.
+        let none = r#"{"type":"register","jid":"example.com","token":"t","additional_data":{"roles":{"prosody:admin":false}}}"#;
+        let r = InviteRecord::from_json(none).unwrap();
+        assert_eq!(
+            r.additional_data.as_ref().unwrap().roles,
+            Some(Roles::Ordered(vec![]))
+        );
+        assert_eq!(InviteRecord::from_json(&r.to_json()).unwrap(), r);
         // A float in an unknown key survives a round trip exactly.
         let float =
             r#"{"type":"register","jid":"example.com","token":"t","x":7.343562278240095e211}"#;
