@@ -71,7 +71,7 @@ impl State {
                 self.refill();
             }
             let pos = self.pos();
-            // Both bounds are below BUF_LEN, so the conversions are exact.
+            // n <= BUF_LEN, so `n as u64` below is exact.
             let until_reseed =
                 usize::try_from(RESEED_INTERVAL - self.since_seed).unwrap_or(BUF_LEN);
             let n = dst.len().min(BUF_LEN - pos).min(until_reseed);
