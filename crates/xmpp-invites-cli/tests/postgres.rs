@@ -80,7 +80,8 @@ fn schema(url: &str) -> Schema {
     (columns, indexes)
 }
 
-/// The table the tool creates is the one Prosody creates.
+/// The table the tool creates is the one Prosody creates, plus the partial
+/// token index, which a write also adds to a table Prosody created.
 #[test]
 #[ignore = "needs PostgreSQL: run tests/cli/postgres.sh"]
 fn schema_is_prosodys() {
@@ -91,14 +92,89 @@ fn schema_is_prosodys() {
     tool.json(&["create", "account", "example.com"]);
     prosody.create_prosody_schema();
     let (t, p) = (schema(&tool.database()), schema(&prosody.database()));
-    assert_eq!(t, p);
+    assert_eq!(t.0, p.0);
     assert_eq!(t.0.len(), 6);
     assert!(
         t.0.iter().all(|(_, ty, null)| ty == "text" && null == "NO"),
         "{t:?}"
     );
-    assert_eq!(t.1.len(), 1);
-    assert_eq!(t.1[0].0, "prosody_index");
+    assert_eq!(p.1.len(), 1);
+    assert_eq!(p.1[0].0, "prosody_index");
+    assert_eq!(t.1.len(), 2);
+    assert_eq!(t.1[0], p.1[0]);
+    assert_eq!(t.1[1].0, "xmpp_invites_token_index");
+    assert!(
+        t.1[1]
+            .1
+            .ends_with("USING btree (host, key) WHERE (store = 'invite_token'::text)"),
+        "{t:?}"
+    );
+    // Reads leave Prosody's table as it is; a write adds the index.
+    prosody.json(&["list", "example.com"]);
+    assert_eq!(schema(&prosody.database()).1.len(), 1);
+    prosody.json(&["create", "account", "example.com"]);
+    assert_eq!(schema(&prosody.database()), t);
+
+    // The lookups by token can use it (the planner would rightly scan a
+    // table this small, so scans are priced out for the check).
+    let mut c = postgres::Client::connect(&tool.database(), postgres::NoTls).unwrap();
+    c.batch_execute("SET enable_seqscan = off; SET enable_bitmapscan = off")
+        .unwrap();
+    for statement in [
+        r#"SELECT "user" FROM "prosody" WHERE "host" = $1 AND "store" = 'invite_token' AND "key" = $2"#,
+        r#"DELETE FROM "prosody" WHERE "host" = $1 AND "store" = 'invite_token' AND "key" = $2"#,
+    ] {
+        let plan: Vec<String> = c
+            .query(&format!("EXPLAIN {statement}"), &[&"example.com", &"k"])
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let plan = plan.join("\n");
+        assert!(
+            plan.contains("Index Scan using xmpp_invites_token_index"),
+            "{statement}: {plan}"
+        );
+    }
+}
+
+/// A role that may write Prosody's table but does not own it cannot add the
+/// index: the write goes ahead, and standard error says what to run.
+#[test]
+#[ignore = "needs PostgreSQL: run tests/cli/postgres.sh"]
+fn token_index_needs_the_owner() {
+    let Some(db) = Db::postgres("token_index_owner") else {
+        return;
+    };
+    db.create_prosody_schema();
+    let url = db.database();
+    let mut owner = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    owner
+        .batch_execute(
+            "DO $$ BEGIN CREATE ROLE xi_writer LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$; \
+             GRANT SELECT, INSERT, UPDATE, DELETE ON prosody TO xi_writer",
+        )
+        .unwrap();
+    let (scheme, rest) = url.split_once("://").unwrap();
+    let (_, at) = rest.split_once('@').unwrap();
+    let writer = Db {
+        backend: common::Backend::Postgres(format!("{scheme}://xi_writer@{at}")),
+        dir: tempfile::tempdir().unwrap(),
+    };
+    let run = writer.ok(&["--json", "create", "account", "example.com"]);
+    let token = run.json()["token"].as_str().unwrap().to_owned();
+    assert!(
+        run.stderr.contains("xmpp_invites_token_index") && run.stderr.contains("owner"),
+        "{run:?}"
+    );
+    assert_eq!(schema(&url).1.len(), 1);
+    // Found by token all the same.
+    assert_eq!(
+        writer.json(&["validate", "example.com", &token])["valid"],
+        true
+    );
+    writer.ok(&["use", "example.com", &token]);
+    assert!(db.rows_of(&token).is_empty());
 }
 
 /// Reading never creates anything; a missing table is an empty store.

@@ -80,17 +80,49 @@ fn path(db: &Db) -> std::path::PathBuf {
     }
 }
 
-/// A new database gets exactly Prosody's table and index, in WAL mode; an
-/// existing (Prosody) database keeps its journal mode.
+/// A new database gets Prosody's table and index plus the token index, in
+/// WAL mode; an existing (Prosody) database keeps its journal mode and gets
+/// the token index at the first write, not at a read.
 #[test]
 fn schema_and_journal_mode() {
+    let token_index = (
+        "index".to_owned(),
+        "xmpp_invites_token_index".to_owned(),
+        r#"CREATE INDEX "xmpp_invites_token_index" ON "prosody" ("host", "key") WHERE "store" = 'invite_token'"#.to_owned(),
+    );
     let tool = Db::sqlite();
     tool.json(&["create", "account", "example.com"]);
     let prosody = prosody_db();
-    assert_eq!(schema(&path(&tool)), schema(&path(&prosody)));
+    let mut expected = schema(&path(&prosody));
+    assert!(!expected.contains(&token_index));
+    expected.push(token_index.clone());
+    expected.sort_by(|a, b| a.1.cmp(&b.1));
+    assert_eq!(schema(&path(&tool)), expected);
     assert_eq!(journal_mode(&path(&tool)), "wal");
+
+    // Prosody's database: found by token without the index, then indexed
+    // by the first write.
+    for row in common::prosody_rows() {
+        let r = |k: &str| row[k].as_str().unwrap().to_owned();
+        prosody.insert(&r("host"), &r("user"), &r("key"), &r("type"), &r("value"));
+    }
+    let key = common::prosody_rows()[0]["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let host = common::prosody_rows()[0]["host"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let before = prosody.run(&["--json", "show", &host, &key]);
+    assert!(!schema(&path(&prosody)).contains(&token_index));
     prosody.json(&["create", "account", "example.com"]);
     assert_eq!(journal_mode(&path(&prosody)), "delete");
+    assert_eq!(schema(&path(&prosody)), expected);
+    let after = prosody.run(&["--json", "show", &host, &key]);
+    assert_eq!(before.stdout, after.stdout);
+    assert_eq!(before.code, after.code);
+
     // Reads create nothing.
     let empty = Db::sqlite();
     empty.exec("CREATE TABLE other (x)");

@@ -61,6 +61,9 @@ impl PgStore {
         store.has_table = store.table_exists()?;
         if store.has_table {
             store.check_columns()?;
+            if access == Access::Write && !store.token_index_exists()? {
+                store.add_token_index()?;
+            }
         } else if access == Access::Write {
             store.create_table()?;
             store.has_table = true;
@@ -80,6 +83,35 @@ impl PgStore {
             .map_err(|e| pg_error(&self.name, e))
     }
 
+    fn token_index_exists(&mut self) -> Result<bool> {
+        let name = format!("\"{}\"", sql::TOKEN_INDEX_NAME);
+        self.client
+            .query_one("SELECT to_regclass($1) IS NOT NULL", &[&name])
+            .and_then(|r| r.try_get::<_, bool>(0))
+            .map_err(|e| pg_error(&self.name, e))
+    }
+
+    /// Adds the token index to a table Prosody created. Only the table's
+    /// owner may: a role that is not goes on without it (lookups by token
+    /// then read all of the host's invite rows) and is told so once per
+    /// write, on standard error.
+    fn add_token_index(&mut self) -> Result<()> {
+        match self.client.batch_execute(sql::CREATE_TOKEN_INDEX) {
+            Ok(()) => Ok(()),
+            Err(e) if e.code() == Some(&SqlState::INSUFFICIENT_PRIVILEGE) => {
+                eprintln!(
+                    "xmpp-invites: note: {} has no index by token and this role may not add one ({e}); finding a token reads all of the host's invites. As the table's owner run: {}",
+                    self.name,
+                    sql::CREATE_TOKEN_INDEX
+                );
+                Ok(())
+            }
+            // Two processes adding it at once (IF NOT EXISTS is not atomic).
+            Err(_) if self.token_index_exists().unwrap_or(false) => Ok(()),
+            Err(e) => Err(self.fail(e)),
+        }
+    }
+
     fn check_columns(&mut self) -> Result<()> {
         let rows = self
             .client
@@ -93,7 +125,12 @@ impl PgStore {
     }
 
     fn create_table(&mut self) -> Result<()> {
-        let statements = format!("{}\n{}", sql::CREATE_TABLE, sql::CREATE_INDEX);
+        let statements = format!(
+            "{}\n{}\n{}",
+            sql::CREATE_TABLE,
+            sql::CREATE_INDEX,
+            sql::CREATE_TOKEN_INDEX
+        );
         let created = self.client.transaction().and_then(|mut tx| {
             tx.batch_execute(&statements)?;
             tx.commit()
@@ -110,6 +147,12 @@ impl PgStore {
             Err(e) => Err(self.fail(e)),
         }
     }
+}
+
+/// Host-level row first, as `sql::entries` leaves the order to the caller.
+fn by_user(mut rows: Vec<Row>) -> Vec<Row> {
+    rows.sort_by(|a, b| a.user.cmp(&b.user));
+    rows
 }
 
 fn describe(config: &Config) -> String {
@@ -298,6 +341,7 @@ impl Read for PgStore {
         }
         self.prepared
             .rows(&mut self.client, &sql::entries(), &[&host, &key])
+            .map(by_user)
             .map_err(|e| pg_error(&self.name, e))
     }
 
@@ -361,6 +405,7 @@ impl Read for PgTx<'_> {
         let statement = format!("{} FOR UPDATE", sql::entries());
         self.prepared
             .rows(&mut self.tx, &statement, &[&host, &key])
+            .map(by_user)
             .map_err(|e| pg_error(self.name, e))
     }
 

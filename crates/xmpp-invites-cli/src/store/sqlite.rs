@@ -22,6 +22,9 @@ pub(crate) struct SqliteStore {
     /// False only when opened for reading and the table does not exist
     /// yet (a new Prosody database): the store is then empty.
     has_table: bool,
+    /// Whether `sql::TOKEN_INDEX_NAME` exists: a write adds it to a table
+    /// Prosody created; a read of such a table goes without it (slower).
+    token_index: bool,
     lock_timeout: Duration,
 }
 
@@ -53,6 +56,7 @@ impl SqliteStore {
             conn,
             name: name.clone(),
             has_table: false,
+            token_index: false,
             lock_timeout,
         };
         store.has_table = store.table_exists()?;
@@ -71,9 +75,14 @@ impl SqliteStore {
         }
         if store.has_table {
             store.check_columns()?;
+            store.token_index = store.token_index_exists()?;
+            if !store.token_index && access == Access::Write {
+                store.add_token_index()?;
+            }
         } else if access == Access::Write {
             store.create_table()?;
             store.has_table = true;
+            store.token_index = true;
         }
         Ok(store)
     }
@@ -91,6 +100,31 @@ impl SqliteStore {
             )
             .map(|n| n > 0)
             .map_err(|e| self.fail(e))
+    }
+
+    fn token_index_exists(&self) -> Result<bool> {
+        self.conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = ?1",
+                [sql::TOKEN_INDEX_NAME],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n > 0)
+            .map_err(|e| self.fail(e))
+    }
+
+    /// Adds the token index to a table Prosody created (once: reading the
+    /// invite rows takes about a second per million).
+    fn add_token_index(&mut self) -> Result<()> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| sqlite_error(&self.name, self.lock_timeout, e))?;
+        tx.execute_batch(sql::CREATE_TOKEN_INDEX)
+            .and_then(|()| tx.commit())
+            .map_err(|e| sqlite_error(&self.name, self.lock_timeout, e))?;
+        self.token_index = true;
+        Ok(())
     }
 
     fn check_columns(&self) -> Result<()> {
@@ -122,9 +156,14 @@ impl SqliteStore {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| sqlite_error(&self.name, self.lock_timeout, e))?;
-        tx.execute_batch(&format!("{}\n{}", sql::CREATE_TABLE, sql::CREATE_INDEX))
-            .and_then(|()| tx.commit())
-            .map_err(|e| sqlite_error(&self.name, self.lock_timeout, e))
+        tx.execute_batch(&format!(
+            "{}\n{}\n{}",
+            sql::CREATE_TABLE,
+            sql::CREATE_INDEX,
+            sql::CREATE_TOKEN_INDEX
+        ))
+        .and_then(|()| tx.commit())
+        .map_err(|e| sqlite_error(&self.name, self.lock_timeout, e))
     }
 }
 
@@ -228,9 +267,18 @@ fn page(
     }
 }
 
-fn entries(conn: &Connection, host: &str, key: &str) -> rusqlite::Result<Vec<Row>> {
-    let mut stmt = conn.prepare_cached(&sql::entries())?;
-    stmt.query_map(params![host, key], row)?.collect()
+/// The rows of one token, host-level row first.
+fn entries(conn: &Connection, indexed: bool, host: &str, key: &str) -> rusqlite::Result<Vec<Row>> {
+    let mut stmt = if indexed {
+        conn.prepare_cached(&sql::entries_indexed())?
+    } else {
+        conn.prepare_cached(&sql::entries())?
+    };
+    let mut rows = stmt
+        .query_map(params![host, key], row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    rows.sort_by(|a, b| a.user.cmp(&b.user));
+    Ok(rows)
 }
 
 fn has_record(conn: &Connection, host: &str, key: &str) -> rusqlite::Result<bool> {
@@ -263,7 +311,7 @@ impl Read for SqliteStore {
         if !self.has_table {
             return Ok(Vec::new());
         }
-        entries(&self.conn, host, key).map_err(|e| self.fail(e))
+        entries(&self.conn, self.token_index, host, key).map_err(|e| self.fail(e))
     }
 
     fn has_record(&mut self, host: &str, key: &str) -> Result<bool> {
@@ -292,6 +340,7 @@ impl Store for SqliteStore {
         let mut handle = SqliteTx {
             tx: &tx,
             name: &name,
+            token_index: self.token_index,
             lock_timeout: timeout,
         };
         // On error the transaction is dropped, which rolls it back.
@@ -303,6 +352,7 @@ impl Store for SqliteStore {
 struct SqliteTx<'a> {
     tx: &'a rusqlite::Transaction<'a>,
     name: &'a str,
+    token_index: bool,
     lock_timeout: Duration,
 }
 
@@ -323,7 +373,7 @@ impl Read for SqliteTx<'_> {
     }
 
     fn entries(&mut self, host: &str, key: &str) -> Result<Vec<Row>> {
-        entries(self.tx, host, key).map_err(|e| self.fail(e))
+        entries(self.tx, self.token_index, host, key).map_err(|e| self.fail(e))
     }
 
     fn has_record(&mut self, host: &str, key: &str) -> Result<bool> {
@@ -365,10 +415,58 @@ impl Tx for SqliteTx<'_> {
                 .and_then(|mut s| s.execute(params![host, u, key])),
             None => self
                 .tx
-                .prepare_cached(sql::DELETE_KEY)
+                .prepare_cached(if self.token_index {
+                    sql::DELETE_KEY_INDEXED
+                } else {
+                    sql::DELETE_KEY
+                })
                 .and_then(|mut s| s.execute(params![host, key])),
         }
         .map_err(|e| self.fail(e))?;
         Ok(n as u64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(conn: &Connection, statement: &str) -> String {
+        let mut stmt = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {statement}"))
+            .unwrap();
+        let details: Vec<String> = stmt
+            .query_map(params!["example.com", "k"], |r| r.get(3))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        details.join("; ")
+    }
+
+    /// A lookup by token searches the token index on both columns, where
+    /// Prosody's index alone would only narrow it to the host.
+    #[test]
+    fn token_lookups_search_the_token_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite3");
+        let store = SqliteStore::open(&path, Access::Write, Duration::from_secs(1)).unwrap();
+        assert!(store.token_index);
+        let wanted = "USING INDEX xmpp_invites_token_index (host=? AND key=?)";
+        for statement in [sql::entries_indexed().as_str(), sql::DELETE_KEY_INDEXED] {
+            let p = plan(&store.conn, statement);
+            assert!(p.contains(wanted), "{statement}: {p}");
+        }
+
+        // Prosody's own database, opened to read: no index, same answers.
+        let prosody = dir.path().join("prosody.sqlite3");
+        Connection::open(&prosody)
+            .unwrap()
+            .execute_batch(&format!("{}\n{}", sql::CREATE_TABLE, sql::CREATE_INDEX))
+            .unwrap();
+        let read = SqliteStore::open(&prosody, Access::Read, Duration::from_secs(1)).unwrap();
+        assert!(!read.token_index);
+        drop(read);
+        let write = SqliteStore::open(&prosody, Access::Write, Duration::from_secs(1)).unwrap();
+        assert!(write.token_index);
     }
 }
