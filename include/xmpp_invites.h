@@ -136,6 +136,11 @@ enum xi_result
    */
   XI_RESULT_RNG_FAILURE = 304,
   /**
+   * `xi_rng_select`: this system cannot run the fork-safe userspace
+   * generator (it needs Linux 4.14's `MADV_WIPEONFORK`).
+   */
+  XI_RESULT_RNG_UNSUPPORTED = 305,
+  /**
    * The period is empty.
    */
   XI_RESULT_EMPTY_PERIOD = 400,
@@ -438,6 +443,37 @@ enum xi_reason
 typedef enum xi_reason xi_reason;
 #else
 typedef uint32_t xi_reason;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * Where the random bytes of tokens come from when a call is given none
+ * (`random` NULL): `xi_rng_select`.
+ */
+enum xi_rng
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * The operating system's generator (`getrandom`), one system call per
+   * token. The default.
+   */
+  XI_RNG_OS = 0,
+  /**
+   * Opt-in: a per-thread ChaCha20 generator seeded from the OS, with
+   * fast key erasure, reseeded every 1 MiB, whose state the kernel wipes
+   * in the child of every `fork` (`MADV_WIPEONFORK`), so parent and child
+   * never share output. Not safe for machines restored from VM
+   * snapshots or process checkpoints (see the `xmpp-invites-rng` crate).
+   */
+  XI_RNG_FORK_SAFE = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum xi_rng xi_rng;
+#else
+typedef uint32_t xi_rng;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
@@ -1270,6 +1306,22 @@ xi_result xi_result_form_json(const char *uri,
  * string; `"unknown"` for a number that is no result.
  */
 const char *xi_result_name(uint32_t result);
+
+/**
+ * Selects where tokens' random bytes come from for every later call in
+ * the process that is given none: `XI_RNG_OS` (the default) or
+ * `XI_RNG_FORK_SAFE` (opt-in, see `xi_rng`). Selecting `XI_RNG_FORK_SAFE`
+ * seeds the calling thread's generator at once and fails with
+ * `XI_RESULT_RNG_UNSUPPORTED` where the system lacks `MADV_WIPEONFORK`
+ * (Linux before 4.14, other systems): the choice then stays as it was.
+ * `XI_RESULT_INVALID_ENUM` for another number.
+ */
+xi_result xi_rng_select(uint32_t source);
+
+/**
+ * The `xi_rng` selected now.
+ */
+xi_rng xi_rng_selected(void);
 
 /**
  * The key to look a presented token up under, into `*out` (free with

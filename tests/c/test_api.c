@@ -3,7 +3,9 @@
  * usernames, landing and fragment links, the ad-hoc forms, tokens,
  * date-times, result names and the version. */
 #include <jansson.h>
+#include <sys/wait.h>
 #include <threads.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "names.h"
@@ -651,6 +653,101 @@ static void randomness(void)
 	xi_new_invite_free(nb);
 }
 
+/* --- the opt-in fork-safe generator --------------------------------------- */
+
+/* A token made from the default source (no bytes supplied). */
+static char *fresh_token(void)
+{
+	char *t = NULL;
+	CHECK_OK(xi_token_generate(XI_TOKEN_FORMAT_BASE64URL, 0, NULL, 0, &t));
+	return t;
+}
+
+static void fork_safe_rng(void)
+{
+	set_context("xi_rng_select: the fork-safe userspace generator");
+	CHECK_INT(xi_rng_selected(), XI_RNG_OS);
+	CHECK_RESULT(xi_rng_select(2), XI_RESULT_INVALID_ENUM);
+	CHECK_INT(xi_rng_selected(), XI_RNG_OS);
+	/* This test runs on Linux >= 4.14, where it must be available. */
+	CHECK_OK(xi_rng_select(XI_RNG_FORK_SAFE));
+	CHECK_INT(xi_rng_selected(), XI_RNG_FORK_SAFE);
+
+	/* 2,000 tokens and invites: well-formed and all different. */
+	enum { N = 1000 };
+	static char seen[2 * N][32];
+	xi_new_invite *nb = NULL;
+	CHECK_OK(xi_new_invite_new(XI_INVITE_TYPE_ACCOUNT, "example.com", NULL, &nb));
+	for (int i = 0; i < N; i++) {
+		char *t = fresh_token();
+		snprintf(seen[i], sizeof seen[i], "%s", t ? t : "");
+		xi_string_free(t);
+		xi_invite *inv = NULL;
+		CHECK_OK(xi_new_invite_create(nb, NOW, NULL, 0, &inv));
+		snprintf(seen[N + i], sizeof seen[N + i], "%s", inv ? xi_invite_token(inv) : "");
+		xi_invite_free(inv);
+	}
+	xi_new_invite_free(nb);
+	int bad = 0, dup = 0;
+	for (int i = 0; i < 2 * N; i++) {
+		if (strlen(seen[i]) != 24 || xi_token_check(seen[i]) != XI_RESULT_OK)
+			bad++;
+		for (int j = 0; j < i; j++)
+			if (strcmp(seen[i], seen[j]) == 0)
+				dup++;
+	}
+	CHECK_INT(bad, 0);
+	CHECK_INT(dup, 0);
+
+	/* After fork, parent and child draw from different streams: the child's
+	 * first token is neither the parent's next one nor any later one. */
+	for (int round = 0; round < 10; round++) {
+		int fds[2];
+		CHECK(pipe(fds) == 0);
+		pid_t pid = fork();
+		if (pid == 0) {
+			close(fds[0]);
+			char *t = NULL;
+			char buf[3 * 25] = "";
+			for (int k = 0; k < 3; k++) {
+				t = NULL;
+				if (xi_token_generate(XI_TOKEN_FORMAT_BASE64URL, 0, NULL, 0, &t) != XI_RESULT_OK)
+					_exit(2);
+				memcpy(buf + 25 * k, t, 24);
+				buf[25 * k + 24] = '\n';
+				xi_string_free(t);
+			}
+			_exit(write(fds[1], buf, sizeof buf) == (ssize_t)sizeof buf ? 0 : 3);
+		}
+		CHECK(pid > 0);
+		close(fds[1]);
+		char *mine[3];
+		for (int k = 0; k < 3; k++)
+			mine[k] = fresh_token();
+		char theirs[3 * 25] = "";
+		ssize_t got = read(fds[0], theirs, sizeof theirs);
+		close(fds[0]);
+		int status = -1;
+		waitpid(pid, &status, 0);
+		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+		CHECK_INT(got, (ssize_t)sizeof theirs);
+		int same = 0;
+		for (int k = 0; k < 3; k++)
+			for (int m = 0; m < 3; m++)
+				if (mine[k] && strncmp(mine[k], theirs + 25 * m, 24) == 0)
+					same++;
+		CHECK_INT(same, 0);
+		for (int k = 0; k < 3; k++)
+			xi_string_free(mine[k]);
+	}
+
+	CHECK_OK(xi_rng_select(XI_RNG_OS));
+	CHECK_INT(xi_rng_selected(), XI_RNG_OS);
+	char *t = fresh_token();
+	CHECK(t && strlen(t) == 24);
+	xi_string_free(t);
+}
+
 /* --- quotas ---------------------------------------------------------------- */
 
 static void quotas(void)
@@ -1002,6 +1099,7 @@ static void result_names(void)
 	    {XI_RESULT_TOKEN_BAD_ALPHABET, "token-bad-alphabet"},
 	    {XI_RESULT_UNSUPPORTED_TOKEN_SIZE, "unsupported-token-size"},
 	    {XI_RESULT_RNG_FAILURE, "rng-failure"},
+	    {XI_RESULT_RNG_UNSUPPORTED, "rng-unsupported"},
 	    {XI_RESULT_EMPTY_PERIOD, "empty-period"},
 	    {XI_RESULT_AMBIGUOUS_PERIOD, "ambiguous-period"},
 	    {XI_RESULT_UNKNOWN_UNIT, "unknown-unit"},
@@ -1229,6 +1327,7 @@ int main(void)
 	multi_use();
 	ttl_source_note_format();
 	randomness();
+	fork_safe_rng();
 	quotas();
 	landing_links();
 	result_form();

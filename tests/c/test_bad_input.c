@@ -819,6 +819,10 @@ static void tokens(void)
 	set_context("xi_token_generate");
 	FAILS(xi_token_generate(2, 0, counting, 18, &s), XI_RESULT_INVALID_ENUM, s == SENT);
 	FAILS(xi_token_generate(UINT32_MAX, 0, NULL, 0, &s), XI_RESULT_INVALID_ENUM, s == SENT);
+	/* An unknown generator leaves the choice as it was, with a message. */
+	FAILS(xi_rng_select(2), XI_RESULT_INVALID_ENUM, xi_rng_selected() == XI_RNG_OS);
+	CHECK(strstr(xi_last_error_message(), "xi_rng") != NULL);
+	FAILS(xi_rng_select(UINT32_MAX), XI_RESULT_INVALID_ENUM, xi_rng_selected() == XI_RNG_OS);
 	CHECK_RESULT(xi_token_generate(XI_TOKEN_FORMAT_BASE64URL, 0, counting, 18, NULL),
 		     XI_RESULT_NULL_ARGUMENT);
 	FAILS(xi_token_generate(XI_TOKEN_FORMAT_BASE64URL, 0, NULL, 18, &s), XI_RESULT_NULL_ARGUMENT,

@@ -66,6 +66,9 @@ pub enum xi_result {
     UnsupportedTokenSize = 303,
     /// The random number source failed or ran out of bytes.
     RngFailure = 304,
+    /// `xi_rng_select`: this system cannot run the fork-safe userspace
+    /// generator (it needs Linux 4.14's `MADV_WIPEONFORK`).
+    RngUnsupported = 305,
     /// The period is empty.
     EmptyPeriod = 400,
     /// `1m`: minutes or months?
@@ -133,7 +136,7 @@ pub enum xi_result {
 impl xi_result {
     /// Every result, for tests and for `xi_result_name` (crate-private, so
     /// that cbindgen leaves it out of the header).
-    pub(crate) const ALL: [Self; 58] = [
+    pub(crate) const ALL: [Self; 59] = [
         Self::Ok,
         Self::NullArgument,
         Self::InvalidUtf8,
@@ -161,6 +164,7 @@ impl xi_result {
         Self::TokenBadAlphabet,
         Self::UnsupportedTokenSize,
         Self::RngFailure,
+        Self::RngUnsupported,
         Self::EmptyPeriod,
         Self::AmbiguousPeriod,
         Self::UnknownUnit,
@@ -228,6 +232,7 @@ impl xi_result {
             Self::TokenBadAlphabet => c"token-bad-alphabet",
             Self::UnsupportedTokenSize => c"unsupported-token-size",
             Self::RngFailure => c"rng-failure",
+            Self::RngUnsupported => c"rng-unsupported",
             Self::EmptyPeriod => c"empty-period",
             Self::AmbiguousPeriod => c"ambiguous-period",
             Self::UnknownUnit => c"unknown-unit",

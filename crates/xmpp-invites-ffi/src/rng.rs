@@ -1,10 +1,76 @@
 //! Randomness: the OS by default, or bytes the caller supplies (for
-//! deterministic tests and for hosts with their own CSPRNG).
+//! deterministic tests and for hosts with their own CSPRNG), or, when the
+//! host opts in with `xi_rng_select`, the fork-safe userspace generator of
+//! the `xmpp-invites-rng` crate.
+
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use rand_core::{TryCryptoRng, TryRng};
 
-use crate::error::{Fail, xi_result};
+use crate::error::{Fail, guard, xi_result};
 use crate::strings::arg_bytes;
+
+/// Where the random bytes of tokens come from when a call is given none
+/// (`random` NULL): `xi_rng_select`.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum xi_rng {
+    /// The operating system's generator (`getrandom`), one system call per
+    /// token. The default.
+    Os = 0,
+    /// Opt-in: a per-thread ChaCha20 generator seeded from the OS, with
+    /// fast key erasure, reseeded every 1 MiB, whose state the kernel wipes
+    /// in the child of every `fork` (`MADV_WIPEONFORK`), so parent and child
+    /// never share output. Not safe for machines restored from VM
+    /// snapshots or process checkpoints (see the `xmpp-invites-rng` crate).
+    ForkSafe = 1,
+}
+
+/// The process-wide choice (`xi_rng` as a number).
+static SELECTED: AtomicU32 = AtomicU32::new(xi_rng::Os as u32);
+
+/// Selects where tokens' random bytes come from for every later call in
+/// the process that is given none: `XI_RNG_OS` (the default) or
+/// `XI_RNG_FORK_SAFE` (opt-in, see `xi_rng`). Selecting `XI_RNG_FORK_SAFE`
+/// seeds the calling thread's generator at once and fails with
+/// `XI_RESULT_RNG_UNSUPPORTED` where the system lacks `MADV_WIPEONFORK`
+/// (Linux before 4.14, other systems): the choice then stays as it was.
+/// `XI_RESULT_INVALID_ENUM` for another number.
+#[unsafe(no_mangle)]
+pub extern "C" fn xi_rng_select(source: u32) -> xi_result {
+    guard(|| {
+        let source = match source {
+            0 => xi_rng::Os,
+            1 => xi_rng::ForkSafe,
+            other => {
+                return Err(Fail::new(
+                    xi_result::InvalidEnum,
+                    format!("{other} is not an xi_rng"),
+                ));
+            }
+        };
+        if source == xi_rng::ForkSafe {
+            xmpp_invites_rng::fill(&mut []).map_err(|e| {
+                Fail::new(
+                    xi_result::RngUnsupported,
+                    format!("the fork-safe generator cannot run here: {e}"),
+                )
+            })?;
+        }
+        SELECTED.store(source as u32, Ordering::Relaxed);
+        Ok(())
+    })
+}
+
+/// The `xi_rng` selected now.
+#[unsafe(no_mangle)]
+pub extern "C" fn xi_rng_selected() -> xi_rng {
+    if SELECTED.load(Ordering::Relaxed) == xi_rng::ForkSafe as u32 {
+        xi_rng::ForkSafe
+    } else {
+        xi_rng::Os
+    }
+}
 
 /// The random source failed: the caller's bytes ran out, or the OS said no.
 #[derive(Debug)]
@@ -65,7 +131,10 @@ pub(crate) unsafe fn with_rng<T>(
                 "random is NULL but random_len is not 0",
             ));
         }
-        return f(&mut OsRng);
+        return match xi_rng_selected() {
+            xi_rng::Os => f(&mut OsRng),
+            xi_rng::ForkSafe => f(&mut ForkSafe),
+        };
     }
     // SAFETY: as the caller promised.
     let bytes = unsafe { arg_bytes(random, len, "random") }?;
@@ -93,3 +162,27 @@ impl TryRng for OsRng {
 }
 
 impl TryCryptoRng for OsRng {}
+
+/// The opt-in generator behind the same error type.
+struct ForkSafe;
+
+impl TryRng for ForkSafe {
+    type Error = Exhausted;
+    fn try_next_u32(&mut self) -> Result<u32, Exhausted> {
+        let mut b = [0; 4];
+        self.try_fill_bytes(&mut b)?;
+        Ok(u32::from_le_bytes(b))
+    }
+    fn try_next_u64(&mut self) -> Result<u64, Exhausted> {
+        let mut b = [0; 8];
+        self.try_fill_bytes(&mut b)?;
+        Ok(u64::from_le_bytes(b))
+    }
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Exhausted> {
+        xmpp_invites_rng::fill(dst).map_err(|_| {
+            Exhausted("the fork-safe generator failed to seed from the operating system")
+        })
+    }
+}
+
+impl TryCryptoRng for ForkSafe {}
