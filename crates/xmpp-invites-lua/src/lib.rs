@@ -9,6 +9,7 @@
 //! bindings/lua/README.md for every function with an example.
 
 mod args;
+mod fast;
 mod objects;
 mod record;
 
@@ -21,7 +22,7 @@ use invites::{
 use mlua::{IntoLuaMulti, Lua, MultiValue, Table, Value};
 
 use crate::args::{Args, fail, from_lua, reply, str_list};
-use crate::objects::{LuaPolicy, LuaValidInvite};
+use crate::objects::LuaPolicy;
 
 type Ret = mlua::Result<MultiValue>;
 
@@ -84,6 +85,9 @@ fn open(lua: &Lua) -> mlua::Result<Table> {
             lua.create_function(move |lua, values: MultiValue| args::run(lua, name, values, f))?;
         m.set(name, func)?;
     }
+    // create and validate: the raw C API first, the functions above for
+    // everything unusual.
+    fast::register(lua, &m)?;
     Ok(m)
 }
 
@@ -483,7 +487,7 @@ fn validate(a: &mut Args) -> Ret {
         contact_expires,
     };
     match invites::validate(&token, stored, redemption, now_or(o.opt_int("now")?)) {
-        Ok(v) => lua.create_userdata(LuaValidInvite(v))?.into_lua_multi(lua),
+        Ok(v) => fast::valid_invite_value(lua, v)?.into_lua_multi(lua),
         Err(e) => fail(lua, e.code(), &e),
     }
 }
@@ -494,9 +498,10 @@ fn registration_gate(a: &mut Args) -> Ret {
     let lua = a.lua();
     let t = a.table(0, "opts")?;
     let o = a.opts(&t);
-    let invite = match o.value("invite")? {
+    let invite_value = o.value("invite")?;
+    let invite = match &invite_value {
         Value::Nil => None,
-        Value::UserData(ud) => Some(ud.borrow::<LuaValidInvite>().map_err(|_| {
+        Value::UserData(ud) => Some(fast::valid_invite(lua, ud)?.ok_or_else(|| {
             mlua::Error::runtime("bad argument 'opts.invite' to 'registration_gate' (a validated invite from validate() expected)")
         })?),
         other => {
@@ -515,7 +520,7 @@ fn registration_gate(a: &mut Args) -> Ret {
     let gate = invites::RegistrationGate {
         invite_only: o.opt_bool("invite_only")?.unwrap_or(true),
     };
-    let admission = match gate.check(invite.as_ref().map(|v| &v.0), attempt) {
+    let admission = match gate.check(invite, attempt) {
         Ok(adm) => adm,
         Err(e) => return fail(lua, e.code(), &e),
     };

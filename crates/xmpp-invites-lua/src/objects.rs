@@ -1,53 +1,11 @@
-//! Objects with methods: the validated invite and the policy.
+//! The policy object (the validated invite is in fast.rs).
 
-use invites::{InviteType, Policy, Requester, ValidInvite};
+use invites::{InviteType, Policy, Requester};
 use mlua::{
     IntoLua, IntoLuaMulti, Lua, MultiValue, UserData, UserDataFields, UserDataMethods, Value,
 };
 
-use crate::args::{Args, fail, run, str_list, to_lua, want_bool};
-use crate::changes_table;
-
-/// A validated invite: fields `token`, `type`, `inviter`,
-/// `bound_username`, `reset_username`, `expires`, `reusable`,
-/// `for_subscription`, `additional_data`, `record`; method
-/// `use_changes()`.
-pub(crate) struct LuaValidInvite(pub(crate) ValidInvite);
-
-impl UserData for LuaValidInvite {
-    fn add_fields<F: UserDataFields<Self>>(fields: &mut F) {
-        fields.add_field_method_get("token", |_, this| Ok(this.0.token().as_str().to_owned()));
-        fields.add_field_method_get("type", |_, this| Ok(this.0.invite_type().as_str()));
-        fields.add_field_method_get("inviter", |_, this| Ok(this.0.inviter().map(str::to_owned)));
-        fields.add_field_method_get("bound_username", |_, this| {
-            Ok(this.0.bound_username().map(str::to_owned))
-        });
-        fields.add_field_method_get("reset_username", |_, this| {
-            Ok(this.0.reset_username().map(str::to_owned))
-        });
-        fields.add_field_method_get("expires", |_, this| Ok(this.0.expires()));
-        fields.add_field_method_get("reusable", |_, this| Ok(this.0.is_reusable()));
-        fields.add_field_method_get("for_subscription", |_, this| {
-            Ok(this.0.is_for_subscription())
-        });
-        fields.add_field_method_get("additional_data", |lua, this| {
-            match this.0.additional_data() {
-                Some(d) => to_lua(lua, d),
-                None => Ok(Value::Nil),
-            }
-        });
-        fields.add_field_method_get("record", |lua, this| match this.0.record() {
-            Some(r) => crate::record::to_table(lua, r).map(Value::Table),
-            None => Ok(Value::Nil),
-        });
-    }
-
-    fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
-        methods.add_method("use_changes", |lua, this, ()| {
-            changes_table(lua, &this.0.use_changes())
-        });
-    }
-}
+use crate::args::{Args, fail, run, str_list, want_bool};
 
 /// A policy object: `decide(jid, type[, who])`, `contact_invite(jid[,
 /// who])`, `may_invite_new_users(jid[, who])`; `who` is `{admin=,

@@ -1,0 +1,306 @@
+-- create and validate have a fast path on the raw Lua C API and hand
+-- anything unusual to the mlua implementation (the slow path). This suite
+-- runs the same cases in this process and in a child started with
+-- XMPP_INVITES_LUA_SLOW_PATH=1 (every call on the slow path) and compares
+-- what came out: values, nil/code/message, error texts with tracebacks.
+-- In-process, it also checks that tables built by both paths iterate
+-- their keys in the same order (same sizes, same insertion order).
+package.path = (debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "?.lua;" .. package.path
+local h = require "harness"
+local xi = require "xmpp_invites"
+local check, eq = h.check, h.eq
+
+local NOW = 1795268421
+local HOST = "example.com"
+
+-- Canonical text of a value: sorted keys, tokens and addresses replaced.
+local tokens = {}
+local function scrub(s)
+	s = s:gsub("sha256:[%w_%-]+", tokens):gsub("[%w_%-]+", tokens)
+	return (s:gsub("0x%x+", "0xADDR"))
+end
+local function canon(v, seen)
+	seen = seen or {}
+	local t = type(v)
+	if t == "string" then return ("%q"):format(scrub(v)) end
+	if t == "number" then
+		if v == math.huge then return "inf" end
+		if v == math.floor(v) and v > -2^53 and v < 2^53 then return ("%d"):format(v) end
+		return ("%.17g"):format(v)
+	end
+	if t ~= "table" then return t == "userdata" and "userdata" or tostring(v) end
+	if seen[v] then return "<cycle>" end
+	seen[v] = true
+	local keys = {}
+	for k in pairs(v) do keys[#keys + 1] = k end
+	table.sort(keys, function(a, b)
+		if type(a) == type(b) and (type(a) == "number" or type(a) == "string") then return a < b end
+		return type(a) < type(b)
+	end)
+	local parts = {}
+	for _, k in ipairs(keys) do parts[#parts + 1] = canon(k, seen) .. "=" .. canon(v[k], seen) end
+	seen[v] = nil
+	return "{" .. table.concat(parts, ",") .. "}"
+end
+
+local function remember(inv)
+	if type(inv) == "table" and type(inv.token) == "string" then
+		local n = 0
+		for _ in pairs(tokens) do n = n + 1 end
+		tokens[inv.token] = "<T" .. n .. ">"
+		tokens[xi.storage_key(inv.token, true)] = "<H" .. n .. ">"
+	end
+end
+
+-- A validated invite, as text: every field and its use_changes.
+local function valid_text(v)
+	local fields = {}
+	for _, f in ipairs({ "token", "type", "inviter", "bound_username", "reset_username", "expires",
+		"reusable", "for_subscription", "additional_data", "record", "nosuch" }) do
+		fields[#fields + 1] = f .. "=" .. canon(v[f])
+	end
+	fields[#fields + 1] = "use_changes=" .. canon(v:use_changes())
+	fields[#fields + 1] = "tostring=" .. scrub(tostring(v))
+	return "valid{" .. table.concat(fields, ";") .. "}"
+end
+
+local function outcome(f, ...)
+	local r = (function(...) return { n = select("#", ...), ... } end)(pcall(f, ...))
+	if not r[1] then return "error " .. scrub(tostring(r[2])) end
+	local parts = {}
+	for i = 2, r.n do
+		local v = r[i]
+		remember(v)
+		parts[#parts + 1] = type(v) == "userdata" and valid_text(v) or canon(v)
+	end
+	return table.concat(parts, " | ")
+end
+
+-- The cases --------------------------------------------------------------------
+local lines = {}
+local function case(label, f, ...)
+	lines[#lines + 1] = (label .. " => " .. outcome(f, ...)):gsub("\n", "\\n")
+end
+
+local T = "Xb9sT2vR7qLm4KpZ8wYd1eFg"
+tokens[T] = "<T>"
+local big = string.rep("a", 4096)
+local bad_values = { false, true, 0, -1, 1.5, 2^63, math.huge, -math.huge, {}, { 1, 2 }, { x = {} }, "", "x", big, "\255\254", "a\0b", print }
+
+-- create: each option present and absent, good and bad.
+local base_create = {
+	{ type = "account", host = HOST },
+	{ type = "account", host = HOST, user = "juliet" },
+	{ type = "password-reset", host = HOST, user = "romeo" },
+	{ type = "contact-only", host = HOST, user = "romeo" },
+	{ type = "account-and-contact", host = HOST, user = "romeo" },
+	{ type = "group", host = HOST, groups = { "family", "friends" } },
+}
+local extras = {
+	{},
+	{ ttl = 3600 }, { ttl = "2 days" }, { ttl = "1m" }, { ttl = math.huge }, { ttl = -1 }, { ttl = 1e300 }, { ttl = 3600.0 }, { ttl = 3600.5 },
+	{ landing_page = "https://example.com/invite?{invite.token}" },
+	{ landing_page = "https://{host}/{invite.type}/{invite.token}", landing_page_supports = { "account" } },
+	{ landing_page_supports = 5 },
+	{ reusable = true }, { reusable = false }, { hash_at_rest = true }, { hash_at_rest = false },
+	{ source = "romeo@example.com", note = "for Juliet" },
+	{ max_uses = 5 }, { max_uses = 0 }, { max_uses = -1 }, { max_uses = 2^32 },
+	{ roles = { "prosody:member" } }, { roles = { "a", "b" }, roles_form = "list" }, { roles = { "prosody:admin" }, roles_form = "set" },
+	{ roles = {}, roles_form = 5 }, { roles = { "a" }, roles_form = "bag" }, { roles = { 1 } }, { roles = { "a", nil, "b" } },
+	{ groups = { "g1" } }, { groups = {} }, { groups = "g" },
+	{ additional_data = { lang = "de" } }, { additional_data = { roles = { x = true } }, roles = { "y" } },
+	{ token_format = "alphanumeric" }, { token_format = "base64url", token_size = 24 }, { token_size = 0 },
+	{ user = "Juliet" }, { user = "a b" }, { host = "MÜNCHEN.example" }, { host = "bad host" },
+	{ now = 1 }, { now = NOW + 0.0 }, { now = 0.5 },
+	{ [1] = "ignored", [true] = "ignored", unknown = "ignored" },
+}
+for bi, base in ipairs(base_create) do
+	for ei, extra in ipairs(extras) do
+		local opts = { now = NOW }
+		for k, v in pairs(base) do opts[k] = v end
+		for k, v in pairs(extra) do opts[k] = v end
+		case(("create %d/%d"):format(bi, ei), xi.create, opts)
+	end
+end
+for _, field in ipairs({ "type", "host", "user", "ttl", "additional_data", "reusable", "hash_at_rest", "roles", "roles_form", "groups", "source", "note", "max_uses", "token_format", "token_size", "landing_page", "landing_page_supports", "now" }) do
+	for i, bad in ipairs(bad_values) do
+		local opts = { type = "account-and-contact", host = HOST, user = "romeo", now = NOW }
+		opts[field] = bad
+		case(("create bad %s %d"):format(field, i), xi.create, opts)
+	end
+end
+case("create no args", xi.create)
+case("create nil", xi.create, nil)
+case("create string", xi.create, "x")
+case("create extra args", xi.create, { type = "account", host = HOST, now = NOW }, 1, 2, 3)
+case("create opts with a metatable", xi.create, setmetatable({ type = "account", now = NOW }, { __index = { host = HOST } }))
+
+-- validate: records of every kind, then broken in every field.
+local made = {}
+for _, base in ipairs(base_create) do
+	local opts = { now = NOW, landing_page = "https://example.com/i/{invite.token}", source = "s", note = "n", roles = { "r" } }
+	for k, v in pairs(base) do opts[k] = v end
+	local inv = xi.create(opts)
+	if inv then
+		made[#made + 1] = inv
+		remember(inv)
+	end
+end
+check(#made >= 5, "invites of each kind made")
+made[#made + 1] = assert(xi.create{ type = "account", host = HOST, roles = { "admin" }, roles_form = "set", max_uses = 3, now = NOW })
+remember(made[#made])
+made[#made + 1] = assert(xi.create{ type = "account", host = HOST, additional_data = { lang = "de" }, now = NOW })
+remember(made[#made])
+made[#made + 1] = assert(xi.create{ type = "account-and-contact", host = HOST, user = "romeo", hash_at_rest = true, now = NOW })
+remember(made[#made])
+
+local function copy(t)
+	local c = {}
+	for k, v in pairs(t) do c[k] = v end
+	return c
+end
+for i, inv in ipairs(made) do
+	local rec = inv.changes[1] and inv.changes[1].op == "put-record" and inv.changes[1].value or inv.record
+	local contact
+	for _, c in ipairs(inv.changes) do
+		if c.op == "put-contact-expiry" then contact = c.value end
+	end
+	for _, when in ipairs({ NOW, NOW + 1, inv.expires, inv.expires + 1 }) do
+		case(("validate %d reg %d"):format(i, when - NOW), xi.validate, { token = inv.token, record = rec, now = when })
+		case(("validate %d sub %d"):format(i, when - NOW), xi.validate, { token = inv.token, record = rec, contact_expires = contact, inviter = "romeo", now = when })
+		case(("validate %d contact %d"):format(i, when - NOW), xi.validate, { token = inv.token, contact_expires = contact or inv.expires, inviter = "Romeo", now = when })
+	end
+	case(("validate %d other token"):format(i), xi.validate, { token = T, record = rec, now = NOW })
+	case(("validate %d wrong inviter"):format(i), xi.validate, { token = inv.token, record = rec, inviter = "juliet", now = NOW })
+	case(("validate %d record with a metatable"):format(i), xi.validate, { token = inv.token, record = setmetatable(copy(rec), { __index = { expires = 1 } }), now = NOW })
+	local partial = copy(rec)
+	partial.expires = nil
+	case(("validate %d record without expires, via a metatable"):format(i), xi.validate, { token = inv.token, record = setmetatable(partial, { __index = { expires = NOW + 5 } }), now = NOW })
+	local huge = copy(rec)
+	for n = 1, 5000 do huge[n] = n end
+	case(("validate %d huge record"):format(i), xi.validate, { token = inv.token, record = huge, now = NOW })
+	local extra = copy(rec)
+	extra.custom = { a = 1 }
+	case(("validate %d record with an unknown key"):format(i), xi.validate, { token = inv.token, record = extra, now = NOW })
+	case(("validate %d opts with a metatable"):format(i), xi.validate, setmetatable({ record = rec, now = NOW }, { __index = { token = inv.token } }))
+end
+local bound = made[2]
+local base_record = bound.record
+for _, field in ipairs({ "type", "jid", "token", "allow_registration", "additional_data", "uri", "created_at", "expires", "reusable", "landing_page", "max_uses", "uses" }) do
+	for i, bad in ipairs(bad_values) do
+		local r = copy(base_record)
+		r[field] = bad
+		case(("validate record.%s bad %d"):format(field, i), xi.validate, { token = bound.token, record = r, now = NOW })
+	end
+	local r = copy(base_record)
+	r[field] = nil
+	case(("validate record.%s absent"):format(field), xi.validate, { token = bound.token, record = r, now = NOW })
+end
+for i, ad in ipairs({
+	{}, { roles = {} }, { roles = { "a", "b" } }, { roles = { [2] = "b", [1] = "a" } }, { roles = { [3] = "c" } }, { roles = { x = true, y = false } },
+	{ roles = { x = false } }, { roles = { x = 1 } }, { roles = { [1.5] = "a" } }, { roles = { "a", x = true } }, { groups = {} }, { groups = { "g" } },
+	{ groups = "g" }, { groups = { g = true } }, { source = "s", note = "n", allow_reset = "romeo" }, { source = 5 }, { lang = "de" }, { [1] = "x" },
+	{ roles = { ["\255"] = true } },
+}) do
+	local r = copy(base_record)
+	r.additional_data = ad
+	case(("validate additional_data %d"):format(i), xi.validate, { token = bound.token, record = r, now = NOW })
+end
+for _, field in ipairs({ "token", "record", "contact_expires", "inviter", "now" }) do
+	for i, bad in ipairs(bad_values) do
+		local opts = { token = bound.token, record = base_record, now = NOW }
+		opts[field] = bad
+		case(("validate bad %s %d"):format(field, i), xi.validate, opts)
+	end
+end
+case("validate integer token", xi.validate, { token = 123456789012345678, record = base_record, now = NOW })
+case("validate no args", xi.validate)
+case("validate number", xi.validate, 5)
+case("validate extra args", xi.validate, { token = bound.token, record = base_record, now = NOW }, "x", {})
+case("validate float now", xi.validate, { token = bound.token, record = base_record, now = NOW + 0.0 })
+case("validate float expires", xi.validate, { token = bound.token, record = (function() local r = copy(base_record); r.expires = r.expires + 0.0; return r end)(), now = NOW })
+
+-- The validated invite object: methods and the registration gate.
+local v = assert(xi.validate{ token = bound.token, record = base_record, now = NOW })
+local p = xi.policy{ host = HOST }
+for i, bad in ipairs({ false, 1, "x", {}, print, p, io.stdout }) do
+	case(("use_changes self %d"):format(i), v.use_changes, bad)
+end
+case("use_changes no self", v.use_changes)
+case("use_changes nil self", v.use_changes, nil)
+case("gate with the invite", xi.registration_gate, { invite = v, username = "juliet" })
+case("gate with another user", xi.registration_gate, { invite = v, username = "mallory" })
+case("gate with a policy", xi.registration_gate, { invite = p, username = "juliet" })
+case("gate with a file", xi.registration_gate, { invite = io.stdout, username = "juliet" })
+case("index a number key", function() return v[1], v[true], v.use_changes == v.use_changes end)
+case("assign a field", function() v.token = "x" end)
+
+-- Child mode: print the outcomes and stop.
+if arg[1] == "--dump" then
+	io.write(table.concat(lines, "\n"), "\n")
+	os.exit(0)
+end
+
+-- The slow path's outcomes, from a child process.
+local interpreter = arg[-1]
+local script = debug.getinfo(1, "S").source:match("^@(.*)$")
+local cmd = ("XMPP_INVITES_LUA_SLOW_PATH=1 XI_MODULE_DIR=%q %q %q --dump"):format(os.getenv("XI_MODULE_DIR"), interpreter, script)
+local pipe = assert(io.popen(cmd, "r"))
+local slow = {}
+for line in pipe:lines() do slow[#slow + 1] = line end
+pipe:close()
+eq(#slow, #lines, "as many outcomes on the slow path")
+for i, line in ipairs(lines) do
+	if not eq(slow[i], line, "fast and slow paths agree") then break end
+end
+check(#lines > 1000, "cases ran", #lines)
+
+-- Fast and slow in this process: the same keys in the same order.
+local function key_order(t)
+	local ks = {}
+	for k in pairs(t) do ks[#ks + 1] = tostring(k) end
+	return table.concat(ks, ",")
+end
+for _, opts in ipairs({
+	{ type = "account", host = HOST },
+	{ type = "account", host = HOST, user = "juliet", landing_page = "https://x/{invite.token}" },
+	{ type = "password-reset", host = HOST, user = "romeo" },
+	{ type = "account-and-contact", host = HOST, user = "romeo", roles = { "a", "b" }, source = "s", note = "n", max_uses = 2, reusable = true },
+	{ type = "account", host = HOST, roles = { "a" }, roles_form = "set", hash_at_rest = true },
+	{ type = "group", host = HOST, groups = { "g" }, ttl = "1 day" },
+	{ type = "contact-only", host = HOST, user = "romeo" },
+}) do
+	local fast = assert(xi.create(opts))
+	local slow_opts = copy(opts)
+	slow_opts.token_format = "base64url" -- a rare option: the slow path
+	local slow_inv = assert(xi.create(slow_opts))
+	eq(key_order(fast), key_order(slow_inv), "result keys in order: " .. opts.type)
+	eq(key_order(fast.record), key_order(slow_inv.record), "record keys in order: " .. opts.type)
+	if fast.record.additional_data then
+		eq(key_order(fast.record.additional_data), key_order(slow_inv.record.additional_data), "additional_data keys in order: " .. opts.type)
+	end
+	eq(#fast.changes, #slow_inv.changes, "as many changes: " .. opts.type)
+	for i, c in ipairs(fast.changes) do
+		eq(key_order(c), key_order(slow_inv.changes[i]), "change keys in order: " .. opts.type)
+		if type(c.value) == "table" then
+			eq(key_order(c.value), key_order(slow_inv.changes[i].value), "stored record keys in order: " .. opts.type)
+		end
+	end
+end
+
+-- A validation in a coroutine, and many in a row under a full collection.
+local co = coroutine.wrap(function()
+	local inv = assert(xi.create{ type = "account", host = HOST, now = NOW })
+	coroutine.yield(xi.validate{ token = inv.token, record = inv.record, now = NOW })
+end)
+check(co().type == "account", "validate in a coroutine")
+for _ = 1, 2000 do
+	local inv = xi.create{ type = "account", host = HOST }
+	local ok = xi.validate{ token = inv.token, record = inv.record }
+	check(ok and ok.type == "account", "create and validate in a loop")
+end
+collectgarbage()
+collectgarbage()
+check(v.bound_username == "juliet", "an invite kept across collections keeps its fields")
+
+h.summary()
