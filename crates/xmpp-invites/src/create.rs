@@ -10,7 +10,7 @@ use crate::period::{Period, PeriodError};
 use crate::record::{AdditionalData, InviteAction, InviteRecord, Roles};
 use crate::template::TemplateError;
 use crate::token::{Token, TokenError, TokenFormat};
-use crate::uri::{UriError, write_invite_uri};
+use crate::uri::{UriError, write_token_uri};
 
 /// Why an invite could not be created.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -265,7 +265,12 @@ impl NewInvite {
         rng: &mut R,
         now: i64,
     ) -> Result<Invite, CreateError> {
-        let mut data = self.data.clone();
+        // Most invites carry no additional data: skip the clone and drop.
+        let mut data = if self.data.is_empty() {
+            AdditionalData::default()
+        } else {
+            self.data.clone()
+        };
         let (action, jid, allow_registration, inviter) = match &self.kind {
             InviteKind::Account { username } => (
                 InviteAction::Register,
@@ -322,9 +327,10 @@ impl NewInvite {
         });
         let expires = ttl.expiry_from(now)?;
         let token = Token::generate(rng, self.format)?;
-        let mut uri = String::with_capacity(80);
+        // What write_token_uri reserves, so that it never reallocates.
+        let mut uri = String::with_capacity(5 + 48 + token.as_str().len() + self.host.len());
         uri.push_str("xmpp:");
-        write_invite_uri(&mut uri, jid, action, token.as_str(), allow_registration)?;
+        write_token_uri(&mut uri, jid, action, &token, allow_registration)?;
         let mut record = InviteRecord {
             action,
             jid: jid.to_jid_string(),

@@ -188,7 +188,22 @@ impl AdditionalData {
 
     /// Whether nothing at all is set.
     pub fn is_empty(&self) -> bool {
-        *self == Self::default()
+        // Field by field (no default value built and dropped): on the hot
+        // path of every create.
+        let Self {
+            roles,
+            groups,
+            source,
+            note,
+            allow_reset,
+            extra,
+        } = self;
+        roles.is_none()
+            && groups.is_none()
+            && source.is_none()
+            && note.is_none()
+            && allow_reset.is_none()
+            && extra.is_empty()
     }
 }
 
@@ -472,6 +487,28 @@ fn de_string_list<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `is_empty` looks at every field: each one set alone makes it false.
+    #[test]
+    fn additional_data_is_empty_sees_every_field() {
+        assert!(AdditionalData::default().is_empty());
+        let set: [fn(&mut AdditionalData); 6] = [
+            |d| d.roles = Some(Roles::Ordered(Vec::new())),
+            |d| d.groups = Some(Vec::new()),
+            |d| d.source = Some(String::new()),
+            |d| d.note = Some(String::new()),
+            |d| d.allow_reset = Some(String::new()),
+            |d| {
+                d.extra.insert("x".into(), Value::Null);
+            },
+        ];
+        for f in set {
+            let mut d = AdditionalData::default();
+            f(&mut d);
+            assert!(!d.is_empty(), "{d:?}");
+            assert_ne!(d, AdditionalData::default());
+        }
+    }
 
     #[test]
     fn reads_floats_and_rejects_fractions() {

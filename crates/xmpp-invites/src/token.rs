@@ -181,7 +181,17 @@ impl Token {
             TokenFormat::Base64Url { bytes } => {
                 let mut buf = [0u8; 96];
                 fill(rng, &mut buf[..bytes])?;
-                Ok(Self(Base64UrlUnpadded::encode_string(&buf[..bytes])))
+                // Encoded on the stack, then one exact allocation (what
+                // encode_string does costs a zeroed buffer and a check).
+                let mut text = [0u8; 128];
+                let encoded = Base64UrlUnpadded::encode(&buf[..bytes], &mut text)
+                    // validate() bounds bytes to 96, whose text fits.
+                    .map_err(|_| TokenError::UnsupportedSize {
+                        len: (bytes * 4).div_ceil(3),
+                        min: MIN_TOKEN_LEN,
+                        max: MAX_TOKEN_LEN,
+                    })?;
+                Ok(Self(encoded.to_owned()))
             }
             TokenFormat::Alphanumeric { chars } => {
                 let mut out = String::with_capacity(chars);

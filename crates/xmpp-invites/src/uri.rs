@@ -264,12 +264,37 @@ pub(crate) fn write_invite_uri(
     token: &str,
     ibr: bool,
 ) -> Result<(), UriError> {
+    write_uri(out, jid, action, token, ibr, true)
+}
+
+/// [`write_invite_uri`] for a token this crate made or parsed, whose shape
+/// needs no second check (the hot path of a create).
+pub(crate) fn write_token_uri(
+    out: &mut String,
+    jid: &BareJid,
+    action: InviteAction,
+    token: &crate::Token,
+    ibr: bool,
+) -> Result<(), UriError> {
+    write_uri(out, jid, action, token.as_str(), ibr, false)
+}
+
+fn write_uri(
+    out: &mut String,
+    jid: &BareJid,
+    action: InviteAction,
+    token: &str,
+    ibr: bool,
+    check_token: bool,
+) -> Result<(), UriError> {
     let username = jid.username();
     if action == InviteAction::Roster && username.is_none() {
         return Err(UriError::RosterWithoutUser);
     }
     // A well-formed token is unreserved characters only: no escaping.
-    crate::token::check_shape(token)?;
+    if check_token {
+        crate::token::check_shape(token)?;
+    }
     let host = jid.ascii_host()?;
     out.reserve(48 + token.len() + host.len());
     if let Some(user) = username {
