@@ -771,7 +771,8 @@ unsafe fn create_fast(l: *mut lua_State) -> Option<c_int> {
 
         // The results, as lib.rs's create builds them.
         let keys = ffi::lua_upvalueindex(1);
-        ffi::lua_createtable(l, 0, 0);
+        // Sized for its eight fields (lib.rs's create does the same).
+        ffi::lua_createtable(l, 0, 8);
         let out = ffi::lua_gettop(l);
         set_str(l, keys, out, K::Token, invite.token().as_str());
         set_str(l, keys, out, K::Uri, invite.uri());
@@ -784,10 +785,11 @@ unsafe fn create_fast(l: *mut lua_State) -> Option<c_int> {
             return None;
         }
         let record = ffi::lua_gettop(l);
-        ffi::lua_createtable(l, 0, 0);
+        let stored = invite.storage_changes();
+        ffi::lua_createtable(l, c_int::try_from(stored.len()).unwrap_or(0), 0);
         let changes = ffi::lua_gettop(l);
         let mut n = 0;
-        for change in invite.storage_changes() {
+        for change in stored {
             ffi::lua_createtable(l, 0, 4);
             let t = ffi::lua_gettop(l);
             match &change {
