@@ -19,6 +19,32 @@ check(xi.generate_token("alphanumeric", 30):match("^[%w]+$") ~= nil, "alphanumer
 eq(#xi.generate_token("base64url", 32), 43, "32-byte token")
 check(xi.generate_token() ~= xi.generate_token(), "tokens differ")
 eq(select(2, xi.generate_token("base64url", 4)), "unsupported-token-size", "small token refused")
+
+-- The opt-in fork-safe generator (fork itself is tested from C and Rust:
+-- plain Lua cannot fork).
+eq(xi.selected_rng(), "os", "the OS generator by default")
+check(not pcall(xi.select_rng, "chacha"), "unknown generator is a Lua error")
+check(not pcall(xi.select_rng, 1), "generator name must be a string")
+eq(xi.selected_rng(), "os", "a refused selection changes nothing")
+eq(xi.select_rng("fork-safe"), true, "select_rng fork-safe")
+eq(xi.selected_rng(), "fork-safe", "selected_rng fork-safe")
+do
+	local seen, n, bad = {}, 0, 0
+	for _ = 1, 500 do
+		for _, t in ipairs { xi.generate_token(), xi.create { type = "account", host = "example.com", now = NOW }.token } do
+			if seen[t] then n = n + 1 end
+			if xi.check_token(t) ~= true or #t ~= 24 then bad = bad + 1 end
+			seen[t] = true
+		end
+	end
+	eq(n, 0, "fork-safe tokens are all different")
+	eq(bad, 0, "fork-safe tokens are well-formed")
+	local inv = xi.create { type = "account", host = "example.com", now = NOW }
+	check(xi.validate { token = inv.token, record = inv.record, now = NOW } ~= nil, "fork-safe invite validates")
+	eq(#xi.generate_token("alphanumeric", 40), 40, "fork-safe alphanumeric token")
+end
+eq(xi.select_rng("os"), true, "select_rng os")
+eq(xi.selected_rng(), "os", "back to the OS generator")
 eq(xi.check_token(T), true, "check_token")
 eq(select(2, xi.check_token("a+b/c=")), "token-bad-length", "check_token length")
 eq(select(2, xi.check_token("")), "no-token", "check_token empty")

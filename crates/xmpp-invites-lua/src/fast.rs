@@ -767,7 +767,7 @@ unsafe fn create_fast(l: *mut lua_State) -> Option<c_int> {
         if let Some(t) = text(landing) {
             new = new.landing_page(LandingPage::new(t.to_owned()));
         }
-        let invite = new.create_os(crate::now_or(now)).ok()?;
+        let invite = crate::create_invite(&new, crate::now_or(now)).ok()?;
 
         // The results, as lib.rs's create builds them.
         let keys = ffi::lua_upvalueindex(1);

@@ -13,6 +13,7 @@ mod fast;
 mod objects;
 mod record;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use invites::{
@@ -43,6 +44,8 @@ fn open(lua: &Lua) -> mlua::Result<Table> {
     m.set("NEVER_EXPIRES", invites::NEVER_EXPIRES)?;
     let fns: &[(&'static str, Export)] = &[
         ("generate_token", generate_token),
+        ("select_rng", select_rng),
+        ("selected_rng", selected_rng),
         ("check_token", check_token),
         ("tokens_equal", tokens_equal),
         ("redact_token", redact_token),
@@ -120,10 +123,91 @@ fn token_format(func: &str, format: Option<&str>, size: Option<i64>) -> mlua::Re
     })
 }
 
+/// Whether tokens come from the opt-in fork-safe userspace generator
+/// (`select_rng("fork-safe")`) instead of the OS. Process-wide, like the C
+/// API's `xi_rng_select`: every Lua state in the process shares it.
+static FORK_SAFE: AtomicBool = AtomicBool::new(false);
+
+fn fork_safe() -> bool {
+    FORK_SAFE.load(Ordering::Relaxed)
+}
+
+/// The calling thread's fork-safe generator (`xmpp_invites_rng::fill`); a
+/// failure to seed comes back as the core's rng-failure.
+struct ForkSafe;
+
+impl rand_core::TryRng for ForkSafe {
+    type Error = xmpp_invites_rng::Error;
+    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+        let mut b = [0; 4];
+        xmpp_invites_rng::fill(&mut b)?;
+        Ok(u32::from_le_bytes(b))
+    }
+    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+        let mut b = [0; 8];
+        xmpp_invites_rng::fill(&mut b)?;
+        Ok(u64::from_le_bytes(b))
+    }
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+        xmpp_invites_rng::fill(dst)
+    }
+}
+
+impl rand_core::TryCryptoRng for ForkSafe {}
+
+/// Creates with the selected generator.
+pub(crate) fn create_invite(
+    new: &NewInvite,
+    now: i64,
+) -> Result<invites::Invite, invites::CreateError> {
+    if fork_safe() {
+        new.create(&mut ForkSafe, now)
+    } else {
+        new.create_os(now)
+    }
+}
+
+/// `select_rng("os" | "fork-safe")` → true, or nil, "rng-unsupported",
+/// message where the fork-safe generator cannot run (the choice stays).
+fn select_rng(a: &mut Args) -> Ret {
+    let name = a.str(0, "name")?;
+    let lua = a.lua();
+    match name.as_str() {
+        "os" => FORK_SAFE.store(false, Ordering::Relaxed),
+        "fork-safe" => match xmpp_invites_rng::ForkSafeRng::new() {
+            Ok(_) => FORK_SAFE.store(true, Ordering::Relaxed),
+            Err(e) => {
+                return fail(
+                    lua,
+                    "rng-unsupported",
+                    format!("the fork-safe generator cannot run here: {e}"),
+                );
+            }
+        },
+        other => {
+            return Err(mlua::Error::runtime(format!(
+                "bad argument 'name' to 'select_rng' (\"os\" or \"fork-safe\" expected, got {other:?})"
+            )));
+        }
+    }
+    true.into_lua_multi(lua)
+}
+
+/// `selected_rng()` → `"os"` or `"fork-safe"`.
+fn selected_rng(a: &mut Args) -> Ret {
+    let name = if fork_safe() { "fork-safe" } else { "os" };
+    name.into_lua_multi(a.lua())
+}
+
 fn generate_token(a: &mut Args) -> Ret {
     let format = a.opt_str(0, "format")?;
     let f = token_format(a.func, format.as_deref(), a.opt_int(1, "size")?)?;
-    reply(a.lua(), Token::generate_os(f).map(|t| t.to_string()))
+    let token = if fork_safe() {
+        Token::generate(&mut ForkSafe, f)
+    } else {
+        Token::generate_os(f)
+    };
+    reply(a.lua(), token.map(|t| t.to_string()))
 }
 
 fn check_token(a: &mut Args) -> Ret {
@@ -374,7 +458,7 @@ fn create(a: &mut Args) -> Ret {
         }
     }
     let now = now_or(o.opt_int("now")?);
-    let invite = match new.create_os(now) {
+    let invite = match create_invite(&new, now) {
         Ok(i) => i,
         Err(e) => return fail(lua, e.code(), &e),
     };
