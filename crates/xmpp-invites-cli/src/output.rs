@@ -31,7 +31,7 @@ impl Times {
         let utc = format_datetime(unix).unwrap_or_else(|_| format!("{unix} (Unix time)"));
         let local = jiff::Timestamp::from_second(unix)
             .map(|t| {
-                t.to_zoned(jiff::tz::TimeZone::system())
+                t.to_zoned(local_zone().clone())
                     .strftime("%Y-%m-%d %H:%M:%S %Z (%:z)")
                     .to_string()
             })
@@ -47,6 +47,63 @@ impl Times {
             format!("{} (local), {} (UTC)", self.local, self.utc)
         }
     }
+}
+
+/// The system's time zone (`TZ`, else /etc/localtime), read once.
+///
+/// Read here from the one TZif file it names, because `TimeZone::system()`
+/// first lists the whole zoneinfo tree to build jiff's database (about 600
+/// directories and three million instructions, two thirds of a `create`).
+/// Whatever this does not recognise (a POSIX rule in `TZ`, `TZDIR`, a
+/// /etc/localtime that is not a symlink into a zoneinfo tree) is left to
+/// jiff, as before.
+fn local_zone() -> &'static jiff::tz::TimeZone {
+    static ZONE: std::sync::OnceLock<jiff::tz::TimeZone> = std::sync::OnceLock::new();
+    ZONE.get_or_init(|| zone_from_tzif().unwrap_or_else(jiff::tz::TimeZone::system))
+}
+
+fn zone_from_tzif() -> Option<jiff::tz::TimeZone> {
+    use std::path::PathBuf;
+    const ZONEINFO: &str = "/usr/share/zoneinfo/";
+    if std::env::var_os("TZDIR").is_some() {
+        return None;
+    }
+    let (name, path) = match std::env::var_os("TZ") {
+        Some(tz) => {
+            let tz = tz.to_str()?;
+            if tz.is_empty() {
+                // As jiff and the C library read an empty TZ.
+                return Some(jiff::tz::TimeZone::UTC);
+            }
+            let tz = tz.strip_prefix(':').unwrap_or(tz);
+            if let Some(at) = tz.rfind("zoneinfo/") {
+                (tz[at + "zoneinfo/".len()..].to_owned(), PathBuf::from(tz))
+            } else if tz
+                .bytes()
+                .all(|b| b.is_ascii_alphabetic() || b"/_-+".contains(&b))
+                && !tz.starts_with('/')
+            {
+                // A zone name (Europe/Berlin, UTC); a POSIX rule has digits.
+                (tz.to_owned(), PathBuf::from(format!("{ZONEINFO}{tz}")))
+            } else {
+                return None;
+            }
+        }
+        None => {
+            let target = std::fs::read_link("/etc/localtime").ok()?;
+            let target = target.to_str()?;
+            let at = target.rfind("zoneinfo/")?;
+            (
+                target[at + "zoneinfo/".len()..].to_owned(),
+                PathBuf::from("/etc/localtime"),
+            )
+        }
+    };
+    if name.is_empty() || name.split('/').any(|part| part.is_empty() || part == "..") {
+        return None;
+    }
+    let data = std::fs::read(path).ok()?;
+    jiff::tz::TimeZone::tzif(&name, &data).ok()
 }
 
 /// A QR code of `text` drawn with Unicode half blocks, light on dark so that

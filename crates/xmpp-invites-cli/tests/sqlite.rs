@@ -414,3 +414,43 @@ fn no_progress_when_not_a_terminal() {
     let run = db.ok(&["cleanup"]);
     assert!(run.stderr.is_empty(), "{run:?}");
 }
+
+/// Local times as the C library's `date` prints them, for zones given by
+/// name, by path, as a POSIX rule, empty, and from /etc/localtime.
+#[test]
+fn local_times_match_date() {
+    let db = Db::sqlite();
+    let now = "1795856400";
+    let expires = 1_795_856_400 + 7 * 86_400;
+    for tz in [
+        Some("Europe/Berlin"),
+        Some(":Europe/Berlin"),
+        Some("/usr/share/zoneinfo/Asia/Tokyo"),
+        Some("America/Argentina/Buenos_Aires"),
+        Some("EST5EDT"),
+        Some("UTC"),
+        Some(""),
+        None,
+    ] {
+        let mut cmd = db.cmd();
+        cmd.args(["--now", now, "create", "account", "example.com"]);
+        let mut date = std::process::Command::new("date");
+        date.args(["-d", &format!("@{expires}"), "+%Y-%m-%d %H:%M:%S %Z (%:z)"]);
+        match tz {
+            Some(tz) => {
+                cmd.env("TZ", tz);
+                date.env("TZ", tz);
+            }
+            None => {
+                cmd.env_remove("TZ");
+                date.env_remove("TZ");
+            }
+        }
+        let out = cmd.output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        let want = String::from_utf8(date.output().unwrap().stdout).unwrap();
+        let want = format!("Expires:  {} (local)", want.trim());
+        assert!(text.contains(&want), "TZ={tz:?}: want {want:?} in\n{text}");
+    }
+}
