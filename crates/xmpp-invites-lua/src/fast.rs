@@ -32,7 +32,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use invites::{
     AdditionalData, InviteAction, InviteRecord, InviteType, LandingPage, NewInvite, Period,
-    Redemption, Roles, StorageChange, Stored, ValidInvite,
+    Redemption, Roles, StorageChange, ValidInvite,
 };
 use mlua::ffi::{self, lua_State};
 use mlua::{AnyUserData, Function, IntoLuaMulti, Lua, MultiValue, Table, Value};
@@ -879,13 +879,16 @@ unsafe fn validate_fast(l: *mut lua_State) -> Option<c_int> {
             Some(i) => Redemption::Subscription { inviter: i },
             None => Redemption::Registration,
         };
-        let stored = Stored {
-            record: record.as_ref(),
+        // The record was read for this call alone: it moves into the
+        // validated invite instead of being cloned.
+        match invites::validate_owned(
+            token,
+            record,
             contact_expires,
-        };
-        match invites::validate(token, stored, redemption, crate::now_or(now)) {
+            redemption,
+            crate::now_or(now),
+        ) {
             Ok(v) => {
-                drop(record);
                 push_valid_invite(l, v);
                 Some(1)
             }

@@ -79,7 +79,7 @@ pub use token::{
     storage_key,
 };
 pub use uri::{InviteUri, MAX_URI_LEN, UriError, UriQuery, XmppUri};
-pub use validate::{Redemption, Stored, ValidInvite, ValidateError, validate};
+pub use validate::{Redemption, Stored, ValidInvite, ValidateError, validate, validate_owned};
 
 /// The README's example, compiled and run as a doctest.
 #[cfg(doctest)]
