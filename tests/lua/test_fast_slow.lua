@@ -220,6 +220,17 @@ case("validate extra args", xi.validate, { token = bound.token, record = base_re
 case("validate float now", xi.validate, { token = bound.token, record = base_record, now = NOW + 0.0 })
 case("validate float expires", xi.validate, { token = bound.token, record = (function() local r = copy(base_record); r.expires = r.expires + 0.0; return r end)(), now = NOW })
 
+-- datetime: one whole number takes the fast path; the rest the slow one.
+for i, args in ipairs {
+	{ NOW }, { 0 }, { -1 }, { NOW + 0.0 }, { NOW + 0.5 }, { 253402300799 }, { 253402300800 },
+	{ -62135596800 }, { -62135596801 }, { math.huge }, { -math.huge }, { 0 / 0 }, { 2 ^ 63 },
+	{ "1795268421" }, { "x" }, {}, { nil }, { NOW, 1 }, { {} }, { true },
+} do
+	case(("datetime %d"):format(i), xi.datetime, (table.unpack or unpack)(args, 1, #args))
+end
+case("datetime nil", xi.datetime, nil)
+case("datetime extra nil", xi.datetime, NOW, nil)
+
 -- The validated invite object: methods and the registration gate.
 local v = assert(xi.validate{ token = bound.token, record = base_record, now = NOW })
 local p = xi.policy{ host = HOST }

@@ -141,6 +141,7 @@ pub(crate) fn register(lua: &Lua, module: &Table) -> mlua::Result<()> {
         closure(lua, create_c, (keys.clone(), mt.clone()))?
     })?;
     module.set("validate", unsafe { closure(lua, validate_c, (keys, mt))? })?;
+    module.set("datetime", unsafe { lua.create_c_function(datetime_c)? })?;
     Ok(())
 }
 
@@ -211,6 +212,27 @@ unsafe extern "C-unwind" fn create_c(l: *mut lua_State) -> c_int {
 
 unsafe extern "C-unwind" fn validate_c(l: *mut lua_State) -> c_int {
     unsafe { dispatch(l, "validate", validate_fast, crate::validate) }
+}
+
+unsafe extern "C-unwind" fn datetime_c(l: *mut lua_State) -> c_int {
+    unsafe { dispatch(l, "datetime", datetime_fast, crate::datetime) }
+}
+
+/// `datetime(t)` for one whole number in range; anything else (a wrong
+/// type, a fraction, extra arguments, out of range) takes the slow path,
+/// which owns every error.
+unsafe fn datetime_fast(l: *mut lua_State) -> Option<c_int> {
+    unsafe {
+        if ffi::lua_gettop(l) != 1 || ffi::lua_type(l, 1) != ffi::LUA_TNUMBER {
+            return None;
+        }
+        let Num::Int(t) = number(l, 1) else {
+            return None;
+        };
+        let text = invites::format_datetime(t).ok()?;
+        push_str(l, &text);
+        Some(1)
+    }
 }
 
 // --- reading ----------------------------------------------------------------

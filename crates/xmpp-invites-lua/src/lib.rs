@@ -282,7 +282,7 @@ fn expiry(a: &mut Args) -> Ret {
     }
 }
 
-fn datetime(a: &mut Args) -> Ret {
+pub(crate) fn datetime(a: &mut Args) -> Ret {
     reply(a.lua(), invites::format_datetime(a.int(0, "time")?))
 }
 
