@@ -84,12 +84,17 @@ impl std::fmt::Display for Exhausted {
 
 impl std::error::Error for Exhausted {}
 
-/// Hands out the caller's bytes in order, once.
-pub(crate) struct SuppliedRng<'a> {
-    bytes: &'a [u8],
+/// Where one call's random bytes come from, behind one error type.
+enum Source<'a> {
+    /// The operating system (`getrandom`).
+    Os,
+    /// The opt-in fork-safe generator of `xmpp-invites-rng`.
+    ForkSafe,
+    /// The caller's bytes, handed out in order, once.
+    Supplied(&'a [u8]),
 }
 
-impl TryRng for SuppliedRng<'_> {
+impl TryRng for Source<'_> {
     type Error = Exhausted;
     fn try_next_u32(&mut self) -> Result<u32, Exhausted> {
         let mut b = [0; 4];
@@ -102,20 +107,30 @@ impl TryRng for SuppliedRng<'_> {
         Ok(u64::from_le_bytes(b))
     }
     fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Exhausted> {
-        if dst.len() > self.bytes.len() {
-            return Err(Exhausted("the supplied random bytes ran out"));
+        match self {
+            Self::Os => getrandom::fill(dst)
+                .map_err(|_| Exhausted("the operating system's random source failed")),
+            Self::ForkSafe => xmpp_invites_rng::fill(dst).map_err(|_| {
+                Exhausted("the fork-safe generator failed to seed from the operating system")
+            }),
+            Self::Supplied(bytes) => {
+                if dst.len() > bytes.len() {
+                    return Err(Exhausted("the supplied random bytes ran out"));
+                }
+                let (now, rest) = bytes.split_at(dst.len());
+                dst.copy_from_slice(now);
+                *bytes = rest;
+                Ok(())
+            }
         }
-        let (now, rest) = self.bytes.split_at(dst.len());
-        dst.copy_from_slice(now);
-        self.bytes = rest;
-        Ok(())
     }
 }
 
-// The caller vouches for its bytes; with NULL the OS is used.
-impl TryCryptoRng for SuppliedRng<'_> {}
+// The caller vouches for the bytes it supplies.
+impl TryCryptoRng for Source<'_> {}
 
-/// Runs `f` with the OS CSPRNG (`random` NULL) or the supplied bytes.
+/// Runs `f` with the selected generator (`random` NULL) or the supplied
+/// bytes.
 ///
 /// # Safety
 /// `random` is NULL or points to `len` readable bytes.
@@ -132,57 +147,11 @@ pub(crate) unsafe fn with_rng<T>(
             ));
         }
         return match xi_rng_selected() {
-            xi_rng::Os => f(&mut OsRng),
-            xi_rng::ForkSafe => f(&mut ForkSafe),
+            xi_rng::Os => f(&mut Source::Os),
+            xi_rng::ForkSafe => f(&mut Source::ForkSafe),
         };
     }
     // SAFETY: as the caller promised.
     let bytes = unsafe { arg_bytes(random, len, "random") }?;
-    f(&mut SuppliedRng { bytes })
+    f(&mut Source::Supplied(bytes))
 }
-
-/// The OS generator behind the same error type as [`SuppliedRng`].
-struct OsRng;
-
-impl TryRng for OsRng {
-    type Error = Exhausted;
-    fn try_next_u32(&mut self) -> Result<u32, Exhausted> {
-        let mut b = [0; 4];
-        self.try_fill_bytes(&mut b)?;
-        Ok(u32::from_le_bytes(b))
-    }
-    fn try_next_u64(&mut self) -> Result<u64, Exhausted> {
-        let mut b = [0; 8];
-        self.try_fill_bytes(&mut b)?;
-        Ok(u64::from_le_bytes(b))
-    }
-    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Exhausted> {
-        getrandom::fill(dst).map_err(|_| Exhausted("the operating system's random source failed"))
-    }
-}
-
-impl TryCryptoRng for OsRng {}
-
-/// The opt-in generator behind the same error type.
-struct ForkSafe;
-
-impl TryRng for ForkSafe {
-    type Error = Exhausted;
-    fn try_next_u32(&mut self) -> Result<u32, Exhausted> {
-        let mut b = [0; 4];
-        self.try_fill_bytes(&mut b)?;
-        Ok(u32::from_le_bytes(b))
-    }
-    fn try_next_u64(&mut self) -> Result<u64, Exhausted> {
-        let mut b = [0; 8];
-        self.try_fill_bytes(&mut b)?;
-        Ok(u64::from_le_bytes(b))
-    }
-    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Exhausted> {
-        xmpp_invites_rng::fill(dst).map_err(|_| {
-            Exhausted("the fork-safe generator failed to seed from the operating system")
-        })
-    }
-}
-
-impl TryCryptoRng for ForkSafe {}

@@ -132,28 +132,11 @@ fn fork_safe() -> bool {
     FORK_SAFE.load(Ordering::Relaxed)
 }
 
-/// The calling thread's fork-safe generator (`xmpp_invites_rng::fill`); a
-/// failure to seed comes back as the core's rng-failure.
-struct ForkSafe;
-
-impl rand_core::TryRng for ForkSafe {
-    type Error = xmpp_invites_rng::Error;
-    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
-        let mut b = [0; 4];
-        xmpp_invites_rng::fill(&mut b)?;
-        Ok(u32::from_le_bytes(b))
-    }
-    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
-        let mut b = [0; 8];
-        xmpp_invites_rng::fill(&mut b)?;
-        Ok(u64::from_le_bytes(b))
-    }
-    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
-        xmpp_invites_rng::fill(dst)
-    }
+/// The calling thread's fork-safe generator; failing to map or seed it is
+/// the core's rng-failure, as the OS's failing would be.
+fn fork_safe_rng() -> Result<xmpp_invites_rng::ForkSafeRng, invites::TokenError> {
+    xmpp_invites_rng::ForkSafeRng::new().map_err(|e| invites::TokenError::Rng(e.to_string()))
 }
-
-impl rand_core::TryCryptoRng for ForkSafe {}
 
 /// Creates with the selected generator.
 pub(crate) fn create_invite(
@@ -161,7 +144,7 @@ pub(crate) fn create_invite(
     now: i64,
 ) -> Result<invites::Invite, invites::CreateError> {
     if fork_safe() {
-        new.create(&mut ForkSafe, now)
+        new.create(&mut fork_safe_rng()?, now)
     } else {
         new.create_os(now)
     }
@@ -203,7 +186,7 @@ fn generate_token(a: &mut Args) -> Ret {
     let format = a.opt_str(0, "format")?;
     let f = token_format(a.func, format.as_deref(), a.opt_int(1, "size")?)?;
     let token = if fork_safe() {
-        Token::generate(&mut ForkSafe, f)
+        fork_safe_rng().and_then(|mut rng| Token::generate(&mut rng, f))
     } else {
         Token::generate_os(f)
     };
