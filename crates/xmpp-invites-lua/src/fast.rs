@@ -440,21 +440,7 @@ unsafe fn additional_data(l: *mut lua_State, idx: c_int) -> Option<AdditionalDat
 /// it; `None` for anything it would refuse or read through serde.
 unsafe fn record(l: *mut lua_State, idx: c_int) -> Option<InviteRecord> {
     let (mut action, mut jid, mut token) = (None, None, None);
-    let mut r = InviteRecord {
-        action: InviteAction::Register,
-        jid: String::new(),
-        token: String::new(),
-        allow_registration: false,
-        additional_data: None,
-        uri: String::new(),
-        created_at: None,
-        expires: None,
-        reusable: None,
-        landing_page: None,
-        max_uses: None,
-        uses: None,
-        extra: serde_json::Map::new(),
-    };
+    let mut r = crate::record::blank();
     unsafe {
         ffi::lua_pushnil(l);
         while ffi::lua_next(l, idx) != 0 {

@@ -142,10 +142,10 @@ fn additional_data(lua: &Lua, v: Value) -> Result<AdditionalData, RecordError> {
     Ok(d)
 }
 
-/// A record from a Lua table in Prosody's shape.
-pub(crate) fn from_table(lua: &Lua, t: &Table) -> Result<InviteRecord, RecordError> {
-    let (mut action, mut jid, mut token) = (None, None, None);
-    let mut r = InviteRecord {
+/// A record with nothing read yet, which both readers of record tables
+/// (this one and the fast path's) fill field by field.
+pub(crate) fn blank() -> InviteRecord {
+    InviteRecord {
         action: InviteAction::Register,
         jid: String::new(),
         token: String::new(),
@@ -159,7 +159,13 @@ pub(crate) fn from_table(lua: &Lua, t: &Table) -> Result<InviteRecord, RecordErr
         max_uses: None,
         uses: None,
         extra: Map::new(),
-    };
+    }
+}
+
+/// A record from a Lua table in Prosody's shape.
+pub(crate) fn from_table(lua: &Lua, t: &Table) -> Result<InviteRecord, RecordError> {
+    let (mut action, mut jid, mut token) = (None, None, None);
+    let mut r = blank();
     for pair in t.clone().pairs::<Value, Value>() {
         let (k, v) = pair.map_err(|e| invalid(e.to_string()))?;
         let key = key_str(&k).ok_or_else(|| invalid("record keys must be names"))?;
