@@ -41,6 +41,13 @@ pub(crate) struct Row {
     pub(crate) value: String,
 }
 
+/// One token's rows with the host-level row first: `sql::entries` leaves
+/// the order to the caller (see there why), both backends sort here.
+pub(crate) fn by_user(mut rows: Vec<Row>) -> Vec<Row> {
+    rows.sort_by(|a, b| a.user.cmp(&b.user));
+    rows
+}
+
 impl Row {
     pub(crate) fn is_host_level(&self) -> bool {
         self.user.is_empty()

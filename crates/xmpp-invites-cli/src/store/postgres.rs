@@ -149,12 +149,6 @@ impl PgStore {
     }
 }
 
-/// Host-level row first, as `sql::entries` leaves the order to the caller.
-fn by_user(mut rows: Vec<Row>) -> Vec<Row> {
-    rows.sort_by(|a, b| a.user.cmp(&b.user));
-    rows
-}
-
 fn describe(config: &Config) -> String {
     use postgres::config::Host;
     let host = match config.get_hosts().first() {
@@ -341,7 +335,7 @@ impl Read for PgStore {
         }
         self.prepared
             .rows(&mut self.client, &sql::entries(), &[&host, &key])
-            .map(by_user)
+            .map(super::by_user)
             .map_err(|e| pg_error(&self.name, e))
     }
 
@@ -405,7 +399,7 @@ impl Read for PgTx<'_> {
         let statement = format!("{} FOR UPDATE", sql::entries());
         self.prepared
             .rows(&mut self.tx, &statement, &[&host, &key])
-            .map(by_user)
+            .map(super::by_user)
             .map_err(|e| pg_error(self.name, e))
     }
 

@@ -57,8 +57,11 @@ pub(crate) fn page_all_after(filter: &str) -> String {
 /// SQLite's planner prefer Prosody's index (already sorted by user) and
 /// walk the host's rows; the few rows found are sorted by the caller.
 pub(crate) fn entries() -> String {
-    format!(r#"{SELECT}WHERE "host" = ?1 AND "store" = 'invite_token' AND "key" = ?2"#)
+    format!("{SELECT}{BY_TOKEN}")
 }
+
+/// One token's rows, whichever user holds them.
+const BY_TOKEN: &str = r#"WHERE "host" = ?1 AND "store" = 'invite_token' AND "key" = ?2"#;
 
 pub(crate) const HAS_RECORD: &str = r#"SELECT 1 FROM "prosody" WHERE "host" = ?1 AND "user" = '' AND "store" = 'invite_token' AND "key" = ?2 LIMIT 1"#;
 
@@ -82,8 +85,6 @@ pub(crate) const DELETE_KEY: &str =
 /// covers the rowid and starts with the host), so where the token index
 /// exists SQLite is told to use it.
 pub(crate) fn entries_indexed() -> String {
-    format!(
-        r#"{SELECT}INDEXED BY "xmpp_invites_token_index" WHERE "host" = ?1 AND "store" = 'invite_token' AND "key" = ?2"#
-    )
+    format!(r#"{SELECT}INDEXED BY "{TOKEN_INDEX_NAME}" {BY_TOKEN}"#)
 }
 pub(crate) const DELETE_KEY_INDEXED: &str = r#"DELETE FROM "prosody" INDEXED BY "xmpp_invites_token_index" WHERE "host" = ?1 AND "store" = 'invite_token' AND "key" = ?2"#;

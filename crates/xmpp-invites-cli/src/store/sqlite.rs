@@ -274,11 +274,9 @@ fn entries(conn: &Connection, indexed: bool, host: &str, key: &str) -> rusqlite:
     } else {
         conn.prepare_cached(&sql::entries())?
     };
-    let mut rows = stmt
-        .query_map(params![host, key], row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    rows.sort_by(|a, b| a.user.cmp(&b.user));
-    Ok(rows)
+    stmt.query_map(params![host, key], row)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map(super::by_user)
 }
 
 fn has_record(conn: &Connection, host: &str, key: &str) -> rusqlite::Result<bool> {
