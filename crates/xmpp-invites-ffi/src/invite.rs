@@ -78,7 +78,8 @@ pub struct xi_new_invite {
     hashed: bool,
     legacy_roles: bool,
     format: Option<xmpp_invites::TokenFormat>,
-    landing: Option<LandingPage>,
+    /// Compiled once, shared by every invite the builder creates.
+    landing: Option<std::sync::Arc<LandingPage>>,
 }
 
 impl xi_new_invite {
@@ -124,7 +125,7 @@ impl xi_new_invite {
             n = n.token_format(f);
         }
         if let Some(p) = &self.landing {
-            n = n.landing_page(p.clone());
+            n = n.landing_page(std::sync::Arc::clone(p));
         }
         n
     }
@@ -412,7 +413,7 @@ pub unsafe extern "C" fn xi_new_invite_set_landing_page(
         // SAFETY: as the caller promised.
         let b = unsafe { arg_mut(b, "b") }?;
         // SAFETY: as the caller promised.
-        b.landing = Some(unsafe { landing_page(template, supports, n_supports) }?);
+        b.landing = Some(unsafe { landing_page(template, supports, n_supports) }?.into());
         Ok(())
     })
 }

@@ -37,6 +37,56 @@ pub enum StorageChange {
     },
 }
 
+/// A write that stores a created invite, borrowed from it: see
+/// [`crate::Invite::writes`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum InviteWrite<'a> {
+    /// Store `record` under the host-level key `token`.
+    PutRecord {
+        /// The key.
+        token: &'a str,
+        /// The record.
+        record: &'a InviteRecord,
+    },
+    /// Store `expires` under the user-level key (`user`, `token`).
+    PutContactExpiry {
+        /// The inviting user.
+        user: &'a str,
+        /// The key.
+        token: &'a str,
+        /// Unix seconds.
+        expires: i64,
+    },
+}
+
+impl InviteWrite<'_> {
+    /// The store's key: the token (or its hash, for invites hashed at rest).
+    pub fn token(&self) -> &str {
+        match self {
+            Self::PutRecord { token, .. } | Self::PutContactExpiry { token, .. } => token,
+        }
+    }
+
+    /// The owned [`StorageChange`].
+    pub fn to_change(&self) -> StorageChange {
+        match *self {
+            Self::PutRecord { token, record } => StorageChange::PutRecord {
+                token: token.to_owned(),
+                record: Box::new(record.clone()),
+            },
+            Self::PutContactExpiry {
+                user,
+                token,
+                expires,
+            } => StorageChange::PutContactExpiry {
+                user: user.to_owned(),
+                token: token.to_owned(),
+                expires,
+            },
+        }
+    }
+}
+
 impl StorageChange {
     /// The store's user column: `None` for host-level entries.
     pub fn user(&self) -> Option<&str> {

@@ -1,8 +1,10 @@
 //! Creating invites: token, record, URI, landing link and the writes to make.
 
+use std::sync::Arc;
+
 use rand_core::TryCryptoRng;
 
-use crate::change::StorageChange;
+use crate::change::{InviteWrite, StorageChange};
 use crate::jid::{BareJid, JidError};
 use crate::kind::{InviteKind, InviteType};
 use crate::landing::LandingPage;
@@ -81,7 +83,7 @@ pub struct NewInvite {
     reusable: Option<bool>,
     hashed: bool,
     format: TokenFormat,
-    landing: Option<LandingPage>,
+    landing: Option<Arc<LandingPage>>,
 }
 
 impl NewInvite {
@@ -240,8 +242,10 @@ impl NewInvite {
 
     /// Renders a landing link into the record when the page supports the
     /// invite's type.
-    pub fn landing_page(mut self, page: LandingPage) -> Self {
-        self.landing = Some(page);
+    /// The page may be shared (`Arc<LandingPage>`): its template is
+    /// compiled once, when it is made, however many invites use it.
+    pub fn landing_page(mut self, page: impl Into<Arc<LandingPage>>) -> Self {
+        self.landing = Some(page.into());
         self
     }
 
@@ -433,23 +437,29 @@ impl Invite {
     /// host level when it allows registration, the expiry at the inviter's
     /// user level for a contact invite.
     pub fn storage_changes(&self) -> Vec<StorageChange> {
+        self.writes().map(|w| w.to_change()).collect()
+    }
+
+    /// The same writes as [`Invite::storage_changes`], borrowed from the
+    /// invite instead of copied out of it.
+    pub fn writes(&self) -> impl Iterator<Item = InviteWrite<'_>> {
         let stored = self.stored_record();
-        let mut changes = Vec::with_capacity(2);
         // Hashed at rest, every invite has a host-level record naming its key.
-        if stored.allow_registration || self.stored.is_some() {
-            changes.push(StorageChange::PutRecord {
-                token: stored.token.clone(),
-                record: Box::new(stored.clone()),
-            });
-        }
-        if let Some(user) = &self.inviter {
-            changes.push(StorageChange::PutContactExpiry {
-                user: user.clone(),
-                token: stored.token.clone(),
+        let record = (stored.allow_registration || self.stored.is_some()).then_some(
+            InviteWrite::PutRecord {
+                token: &stored.token,
+                record: stored,
+            },
+        );
+        let expiry = self
+            .inviter
+            .as_deref()
+            .map(|user| InviteWrite::PutContactExpiry {
+                user,
+                token: &stored.token,
                 expires: self.expires(),
             });
-        }
-        changes
+        record.into_iter().chain(expiry)
     }
 
     /// The record as stored: [`Invite::record`], or its hashed form for an

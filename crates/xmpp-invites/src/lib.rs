@@ -59,7 +59,7 @@ pub use adhoc::{
     invitation_result_form, parse_create_account_submission, parse_password_reset_submission,
     password_reset_form,
 };
-pub use change::StorageChange;
+pub use change::{InviteWrite, StorageChange};
 pub use create::{CreateError, Invite, NewInvite};
 pub use datetime::{DateTimeError, format_datetime, parse_datetime};
 pub use gate::{Admission, GateError, RegistrationAttempt, RegistrationGate};
