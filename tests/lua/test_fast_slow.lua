@@ -135,6 +135,16 @@ case("create string", xi.create, "x")
 case("create extra args", xi.create, { type = "account", host = HOST, now = NOW }, 1, 2, 3)
 case("create opts with a metatable", xi.create, setmetatable({ type = "account", now = NOW }, { __index = { host = HOST } }))
 
+-- The fast path keeps the landing page it compiled last: another template
+-- must replace it, and the first one give its own links again.
+for _, template in ipairs({ "https://a.example/{invite.token}", "https://b.example/?t={invite.token}&h={host}",
+	"https://a.example/{invite.token}" }) do
+	local inv = assert(xi.create{ type = "account", host = HOST, landing_page = template, now = NOW })
+	local want = template:gsub("{invite.token}", inv.token):gsub("{host}", HOST)
+	eq(inv.landing_page, want, "landing link from " .. template)
+	eq(inv.record.landing_page, want, "record's landing link from " .. template)
+end
+
 -- validate: records of every kind, then broken in every field.
 local made = {}
 for _, base in ipairs(base_create) do

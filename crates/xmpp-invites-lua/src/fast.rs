@@ -28,11 +28,12 @@
 use std::ffi::c_void;
 use std::os::raw::{c_char, c_int};
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use invites::{
-    AdditionalData, InviteAction, InviteRecord, InviteType, LandingPage, NewInvite, Period,
-    Redemption, Roles, StorageChange, ValidInvite,
+    AdditionalData, InviteAction, InviteRecord, InviteType, InviteWrite, LandingPage, NewInvite,
+    Period, Redemption, Roles, ValidInvite,
 };
 use mlua::ffi::{self, lua_State};
 use mlua::{AnyUserData, Function, IntoLuaMulti, Lua, MultiValue, Table, Value};
@@ -506,6 +507,15 @@ unsafe fn set(l: *mut lua_State, keys: c_int, t: c_int, k: K) {
     }
 }
 
+/// `t[k] = <the value in slot>`.
+unsafe fn set_slot(l: *mut lua_State, keys: c_int, t: c_int, k: K, slot: c_int) {
+    unsafe {
+        push_key(l, keys, k);
+        ffi::lua_pushvalue(l, slot);
+        ffi::lua_rawset(l, t);
+    }
+}
+
 unsafe fn set_str(l: *mut lua_State, keys: c_int, t: c_int, k: K, s: &str) {
     unsafe {
         push_key(l, keys, k);
@@ -596,9 +606,25 @@ unsafe fn push_additional_data(l: *mut lua_State, keys: c_int, d: &AdditionalDat
     true
 }
 
+/// Stack slots holding the token, URI and landing link (or nil) already
+/// pushed for the invite, which its record shares: one Lua string each.
+#[derive(Clone, Copy)]
+struct Shared {
+    token: c_int,
+    uri: c_int,
+    landing: c_int,
+}
+
 /// The record as `record::to_table` writes it (same size, same order);
-/// `false`, with nothing pushed, when only that function can.
-unsafe fn push_record(l: *mut lua_State, keys: c_int, r: &InviteRecord) -> bool {
+/// `false`, with nothing pushed, when only that function can. With
+/// `shared`, its token, URI and landing link are the strings in those
+/// slots.
+unsafe fn push_record(
+    l: *mut lua_State,
+    keys: c_int,
+    r: &InviteRecord,
+    shared: Option<Shared>,
+) -> bool {
     if !r.extra.is_empty() {
         return false;
     }
@@ -615,7 +641,10 @@ unsafe fn push_record(l: *mut lua_State, keys: c_int, r: &InviteRecord) -> bool 
         );
         set(l, keys, t, K::Type);
         set_str(l, keys, t, K::Jid, &r.jid);
-        set_str(l, keys, t, K::Token, &r.token);
+        match shared {
+            Some(s) => set_slot(l, keys, t, K::Token, s.token),
+            None => set_str(l, keys, t, K::Token, &r.token),
+        }
         if r.allow_registration {
             set_bool(l, keys, t, K::AllowRegistration, true);
         }
@@ -627,7 +656,10 @@ unsafe fn push_record(l: *mut lua_State, keys: c_int, r: &InviteRecord) -> bool 
             set(l, keys, t, K::AdditionalData);
         }
         if !r.uri.is_empty() {
-            set_str(l, keys, t, K::Uri, &r.uri);
+            match shared {
+                Some(s) => set_slot(l, keys, t, K::Uri, s.uri),
+                None => set_str(l, keys, t, K::Uri, &r.uri),
+            }
         }
         if let Some(v) = r.created_at {
             set_int(l, keys, t, K::CreatedAt, v);
@@ -639,7 +671,10 @@ unsafe fn push_record(l: *mut lua_State, keys: c_int, r: &InviteRecord) -> bool 
             set_bool(l, keys, t, K::Reusable, v);
         }
         if let Some(v) = &r.landing_page {
-            set_str(l, keys, t, K::LandingPage, v);
+            match shared {
+                Some(s) => set_slot(l, keys, t, K::LandingPage, s.landing),
+                None => set_str(l, keys, t, K::LandingPage, v),
+            }
         }
         if let Some(v) = r.max_uses {
             set_int(l, keys, t, K::MaxUses, v.into());
@@ -662,6 +697,23 @@ fn type_key(t: InviteType) -> K {
 }
 
 // --- create -----------------------------------------------------------------
+
+thread_local! {
+    /// The landing page last compiled on this thread: a module passes the
+    /// same template to every `create`.
+    static LANDING: std::cell::RefCell<Option<Arc<LandingPage>>> = const {
+        std::cell::RefCell::new(None)
+    };
+}
+
+/// The landing page for `template` with the default supported types,
+/// compiled once for as long as the template stays the same.
+fn landing_page(template: &str) -> Arc<LandingPage> {
+    LANDING.with_borrow_mut(|last| match last {
+        Some(page) if page.template() == template => Arc::clone(page),
+        _ => Arc::clone(last.insert(Arc::new(LandingPage::new(template)))),
+    })
+}
 
 /// Stack slots (after the option table at 1) that keep the option
 /// strings read during the walk on the stack while their text is used.
@@ -773,39 +825,59 @@ unsafe fn create_fast(l: *mut lua_State) -> Option<c_int> {
             new = new.max_uses(n);
         }
         if let Some(t) = text(landing) {
-            new = new.landing_page(LandingPage::new(t.to_owned()));
+            new = new.landing_page(landing_page(t));
         }
         let invite = crate::create_invite(&new, crate::now_or(now)).ok()?;
 
-        // The results, as lib.rs's create builds them.
+        // The results, as lib.rs's create builds them. The token, URI and
+        // landing link are pushed once, for the invite and its record.
         let keys = ffi::lua_upvalueindex(1);
+        push_str(l, invite.token().as_str());
+        let token = ffi::lua_gettop(l);
+        push_str(l, invite.uri());
+        match invite.landing_page() {
+            Some(link) => push_str(l, link),
+            None => ffi::lua_pushnil(l),
+        }
+        let shared = Shared {
+            token,
+            uri: token + 1,
+            landing: token + 2,
+        };
         // Sized for its eight fields (lib.rs's create does the same).
         ffi::lua_createtable(l, 0, 8);
         let out = ffi::lua_gettop(l);
-        set_str(l, keys, out, K::Token, invite.token().as_str());
-        set_str(l, keys, out, K::Uri, invite.uri());
-        set_opt_str(l, keys, out, K::LandingPage, invite.landing_page());
+        set_slot(l, keys, out, K::Token, shared.token);
+        set_slot(l, keys, out, K::Uri, shared.uri);
+        set_slot(l, keys, out, K::LandingPage, shared.landing);
         set_int(l, keys, out, K::Expires, invite.expires());
         push_key(l, keys, type_key(invite.invite_type()));
         set(l, keys, out, K::Type);
         set_opt_str(l, keys, out, K::Inviter, invite.inviter());
-        if !push_record(l, keys, invite.record()) {
+        if !push_record(l, keys, invite.record(), Some(shared)) {
             return None;
         }
         let record = ffi::lua_gettop(l);
-        let stored = invite.storage_changes();
-        ffi::lua_createtable(l, c_int::try_from(stored.len()).unwrap_or(0), 0);
+        // Hashed at rest, what is stored is another record, under another key.
+        let stored_key = if hashed {
+            push_str(l, &invite.stored_record().token);
+            ffi::lua_gettop(l)
+        } else {
+            shared.token
+        };
+        let count = invite.writes().count();
+        ffi::lua_createtable(l, c_int::try_from(count).unwrap_or(0), 0);
         let changes = ffi::lua_gettop(l);
         let mut n = 0;
-        for change in stored {
+        for write in invite.writes() {
             ffi::lua_createtable(l, 0, 4);
             let t = ffi::lua_gettop(l);
-            match &change {
-                StorageChange::PutRecord { record: stored, .. } => {
+            match write {
+                InviteWrite::PutRecord { record: stored, .. } => {
                     push_key(l, keys, K::PutRecord);
                     set(l, keys, t, K::Op);
                     if hashed {
-                        if !push_record(l, keys, stored) {
+                        if !push_record(l, keys, stored, None) {
                             return None;
                         }
                     } else {
@@ -813,18 +885,14 @@ unsafe fn create_fast(l: *mut lua_State) -> Option<c_int> {
                     }
                     set(l, keys, t, K::Value);
                 }
-                StorageChange::PutContactExpiry { user, expires, .. } => {
+                InviteWrite::PutContactExpiry { user, expires, .. } => {
                     push_key(l, keys, K::PutContactExpiry);
                     set(l, keys, t, K::Op);
-                    set_str(l, keys, t, K::User, user.as_str());
-                    set_int(l, keys, t, K::Value, *expires);
-                }
-                StorageChange::DeleteRecord { .. } | StorageChange::DeleteContactExpiry { .. } => {
-                    ffi::lua_pop(l, 1);
-                    continue;
+                    set_str(l, keys, t, K::User, user);
+                    set_int(l, keys, t, K::Value, expires);
                 }
             }
-            set_str(l, keys, t, K::Key, change.token());
+            set_slot(l, keys, t, K::Key, stored_key);
             n += 1;
             ffi::lua_rawseti(l, changes, n);
         }
@@ -834,7 +902,7 @@ unsafe fn create_fast(l: *mut lua_State) -> Option<c_int> {
         push_key(l, keys, K::Changes);
         ffi::lua_pushvalue(l, changes);
         ffi::lua_rawset(l, out);
-        ffi::lua_settop(l, out);
+        ffi::lua_pushvalue(l, out);
         Some(1)
     }
 }
