@@ -12,7 +12,7 @@ use crate::period::{Period, PeriodError};
 use crate::record::{AdditionalData, InviteAction, InviteRecord, Roles};
 use crate::template::TemplateError;
 use crate::token::{Token, TokenError, TokenFormat};
-use crate::uri::{UriError, write_token_uri};
+use crate::uri::{UriError, uri_capacity, write_token_uri};
 
 /// Why an invite could not be created.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -331,8 +331,7 @@ impl NewInvite {
         });
         let expires = ttl.expiry_from(now)?;
         let token = Token::generate(rng, self.format)?;
-        // What write_token_uri reserves, so that it never reallocates.
-        let mut uri = String::with_capacity(5 + 48 + token.as_str().len() + self.host.len());
+        let mut uri = String::with_capacity(uri_capacity(token.as_str().len(), self.host.len()));
         uri.push_str("xmpp:");
         write_token_uri(&mut uri, jid, action, &token, allow_registration)?;
         let mut record = InviteRecord {

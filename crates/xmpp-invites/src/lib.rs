@@ -78,7 +78,7 @@ pub use token::{
     HASHED_KEY_PREFIX, MAX_TOKEN_LEN, MIN_TOKEN_LEN, Token, TokenError, TokenFormat, hashed_key,
     storage_key,
 };
-pub use uri::{InviteUri, MAX_URI_LEN, UriError, UriQuery, XmppUri};
+pub use uri::{InviteUri, MAX_URI_LEN, UriError, UriQuery, XmppUri, build_uri};
 pub use validate::{Redemption, Stored, ValidInvite, ValidateError, validate, validate_owned};
 
 /// The README's example, compiled and run as a doctest.

@@ -255,6 +255,37 @@ fn push_encoded(out: &mut String, s: &str, set: &'static AsciiSet, raw_ok: RawAl
     }
 }
 
+/// The capacity that holds `xmpp:` and what [`write_uri`] reserves, so a
+/// URI is written with one allocation.
+pub(crate) const fn uri_capacity(token_len: usize, host_len: usize) -> usize {
+    5 + 48 + token_len + host_len
+}
+
+/// The text of an invite URI from its parts, as
+/// `InviteUri::new(jid, action, &Token::parse(token)?, ibr).to_uri()` makes
+/// it, without copying the token into an [`InviteUri`] first.
+///
+/// ```
+/// use xmpp_invites::{BareJid, InviteAction, build_uri};
+/// let jid = BareJid::new(Some("juliet"), "example.com").unwrap();
+/// assert_eq!(
+///     build_uri(&jid, InviteAction::Roster, "Xb9sT2vR7qLm4KpZ8wYd1eFg", true).unwrap(),
+///     "xmpp:juliet@example.com?roster;preauth=Xb9sT2vR7qLm4KpZ8wYd1eFg;ibr=y"
+/// );
+/// assert!(build_uri(&jid, InviteAction::Roster, "short", true).is_err());
+/// ```
+pub fn build_uri(
+    jid: &BareJid,
+    action: InviteAction,
+    token: &str,
+    ibr: bool,
+) -> Result<String, UriError> {
+    let mut out = String::with_capacity(uri_capacity(token.len(), jid.host().len()));
+    out.push_str("xmpp:");
+    write_invite_uri(&mut out, jid, action, token, ibr)?;
+    Ok(out)
+}
+
 /// Writes an invite URI without its scheme from a normalised JID and the
 /// token (checked here).
 pub(crate) fn write_invite_uri(
@@ -353,7 +384,7 @@ impl InviteUri {
 
     /// The URI text, strictly per RFC 5122.
     pub fn to_uri(&self) -> Result<String, UriError> {
-        let mut out = String::with_capacity(80);
+        let mut out = String::with_capacity(uri_capacity(self.token.len(), self.jid.host().len()));
         out.push_str("xmpp:");
         self.write_without_scheme(&mut out)?;
         Ok(out)
@@ -421,6 +452,26 @@ mod tests {
         InviteUri::new(jid, action, &Token::parse(T).unwrap(), ibr)
             .to_uri()
             .unwrap()
+    }
+
+    proptest! {
+        #[test]
+        fn build_uri_is_invite_uri_made_and_written(
+            user in proptest::option::of("[a-zA-Z0-9?#%@ü&;=]{0,12}"),
+            host in "[a-z0-9.ü-]{1,20}",
+            token in "[A-Za-z0-9_+=-]{0,40}",
+            roster: bool,
+            ibr: bool,
+        ) {
+            let action = if roster { InviteAction::Roster } else { InviteAction::Register };
+            if let Ok(jid) = BareJid::new(user.as_deref(), &host) {
+                let direct = build_uri(&jid, action, &token, ibr).ok();
+                let made = Token::parse(&token)
+                    .ok()
+                    .and_then(|t| InviteUri::new(jid.clone(), action, &t, ibr).to_uri().ok());
+                prop_assert_eq!(direct, made);
+            }
+        }
     }
 
     #[test]
