@@ -85,11 +85,17 @@ pub fn prep_username(username: &str) -> Result<String, JidError> {
 /// assert!(xmpp_invites::prep_host("exa mple.com").is_err());
 /// ```
 pub fn prep_host(host: &str) -> Result<String, JidError> {
+    prep_host_checked(host).map(|(host, _)| host)
+}
+
+/// [`prep_host`], and whether the host is a plain ASCII one (checked once
+/// for both).
+fn prep_host_checked(host: &str) -> Result<(String, bool), JidError> {
     if host.is_empty() {
         return Err(JidError::EmptyHost);
     }
     if is_plain_ascii_host(host) {
-        return Ok(host.to_owned());
+        return Ok((host.to_owned(), true));
     }
     let prepped = stringprep::nameprep(host).map_err(|_| JidError::InvalidHost(host.to_owned()))?;
     let prepped = prepped.strip_suffix('.').unwrap_or(&prepped);
@@ -100,7 +106,8 @@ pub fn prep_host(host: &str) -> Result<String, JidError> {
         return Err(JidError::TooLong);
     }
     host_to_ascii(prepped)?;
-    Ok(prepped.to_owned())
+    // Nameprep may have made a plain host of it (`Example.COM`).
+    Ok((prepped.to_owned(), is_plain_ascii_host(prepped)))
 }
 
 /// The host as IDNA A-labels (`münchen.example` → `xn--mnchen-3ya.example`),
@@ -181,10 +188,10 @@ pub struct BareJid {
 impl BareJid {
     /// Builds a JID from an optional username and a host, normalising both.
     pub fn new(username: Option<&str>, host: &str) -> Result<Self, JidError> {
-        let domain = prep_host(host)?;
+        let (domain, plain) = prep_host_checked(host)?;
         Ok(Self {
             local: username.map(prep_username).transpose()?,
-            plain: is_plain_ascii_host(&domain),
+            plain,
             domain,
         })
     }
