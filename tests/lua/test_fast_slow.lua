@@ -16,6 +16,8 @@ local HOST = "example.com"
 -- Canonical text of a value: sorted keys, tokens and addresses replaced.
 local tokens = {}
 local function scrub(s)
+	-- A token after a percent-encoded "=" is still a token.
+	s = s:gsub("%%3[dD]", "%%3D ")
 	s = s:gsub("sha256:[%w_%-]+", tokens):gsub("[%w_%-]+", tokens)
 	return (s:gsub("0x%x+", "0xADDR"))
 end
@@ -229,6 +231,67 @@ case("validate number", xi.validate, 5)
 case("validate extra args", xi.validate, { token = bound.token, record = base_record, now = NOW }, "x", {})
 case("validate float now", xi.validate, { token = bound.token, record = base_record, now = NOW + 0.0 })
 case("validate float expires", xi.validate, { token = bound.token, record = (function() local r = copy(base_record); r.expires = r.expires + 0.0; return r end)(), now = NOW })
+
+-- build_uri: good and bad fields, and every failure.
+local base_uri = { host = HOST, action = "register", token = T }
+for _, extra in ipairs({
+	{}, { action = "roster", localpart = "juliet" }, { localpart = "Juliet" }, { localpart = "a?b&c;d" }, { localpart = "" },
+	{ localpart = "a b" }, { ibr = true }, { ibr = false }, { ibr = "y" }, { action = "roster", ibr = true },
+	{ action = "x" }, { action = "Register" }, { host = "MÜNCHEN.example" }, { host = "bad host" }, { host = "" },
+	{ host = "[::1]" }, { token = "short" }, { token = T .. "!" }, { token = string.rep("A", 200) }, { token = 123456789012345678 },
+	{ localpart = 5 }, { [1] = "ignored", unknown = "ignored" },
+}) do
+	local opts = copy(base_uri)
+	for k, v in pairs(extra) do opts[k] = v end
+	case(("build_uri %s"):format(canon(extra)), xi.build_uri, opts)
+end
+for _, field in ipairs({ "host", "action", "token", "localpart", "ibr" }) do
+	for i, bad in ipairs(bad_values) do
+		local opts = copy(base_uri)
+		opts[field] = bad
+		case(("build_uri bad %s %d"):format(field, i), xi.build_uri, opts)
+	end
+	local opts = copy(base_uri)
+	opts[field] = nil
+	case(("build_uri no %s"):format(field), xi.build_uri, opts)
+end
+case("build_uri no args", xi.build_uri)
+case("build_uri string", xi.build_uri, "x")
+case("build_uri extra args", xi.build_uri, base_uri, 1, 2)
+case("build_uri opts with a metatable", xi.build_uri, setmetatable({ action = "register", token = T }, { __index = { host = HOST } }))
+
+-- landing_link: every kind of record, templates of every form, bad input.
+local templates = {
+	"https://example.com/invite?{invite.token}", "https://{host}/{invite.type}/{invite.token}", "{invite.uri}", "#{invite.uri|noscheme}",
+	"{invite.jid}|{invite.expires}|{invite.created_at}", "x{nosuch}y", "{invite.token|nosuch}", "{invite.additional_data.source}",
+	"{invite.allow_registration}", "", "no blocks", "{invite.token",
+}
+for i, inv in ipairs(made) do
+	for j, template in ipairs(templates) do
+		case(("landing_link %d/%d"):format(i, j), xi.landing_link, template, HOST, inv.record)
+	end
+	case(("landing_link %d other host"):format(i), xi.landing_link, templates[2], "MÜNCHEN.example", inv.record)
+	case(("landing_link %d with supports"):format(i), xi.landing_link, templates[1], HOST, inv.record, { "password-reset" })
+	local extra = copy(inv.record)
+	extra.custom = { a = 1 }
+	case(("landing_link %d record with an unknown key"):format(i), xi.landing_link, templates[1], HOST, extra)
+end
+for _, field in ipairs({ "type", "jid", "token", "uri", "expires", "landing_page" }) do
+	for i, bad in ipairs(bad_values) do
+		local r = copy(base_record)
+		r[field] = bad
+		case(("landing_link record.%s bad %d"):format(field, i), xi.landing_link, templates[2], HOST, r)
+	end
+end
+for i, bad in ipairs(bad_values) do
+	case(("landing_link bad template %d"):format(i), xi.landing_link, bad, HOST, base_record)
+	case(("landing_link bad host %d"):format(i), xi.landing_link, templates[2], bad, base_record)
+	case(("landing_link bad record %d"):format(i), xi.landing_link, templates[2], HOST, bad)
+end
+case("landing_link no args", xi.landing_link)
+case("landing_link nil supports", xi.landing_link, templates[1], HOST, base_record, nil)
+case("landing_link extra args", xi.landing_link, templates[1], HOST, base_record, nil, 1)
+case("landing_link huge template", xi.landing_link, string.rep("{invite.uri} ", 5000), HOST, base_record)
 
 -- datetime: one whole number takes the fast path; the rest the slow one.
 for i, args in ipairs {

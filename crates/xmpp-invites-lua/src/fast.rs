@@ -32,8 +32,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use invites::{
-    AdditionalData, InviteAction, InviteRecord, InviteType, InviteWrite, LandingPage, NewInvite,
-    Period, Redemption, Roles, ValidInvite,
+    AdditionalData, BareJid, InviteAction, InviteRecord, InviteType, InviteWrite, LandingPage,
+    NewInvite, Period, Redemption, Roles, ValidInvite,
 };
 use mlua::ffi::{self, lua_State};
 use mlua::{AnyUserData, Function, IntoLuaMulti, Lua, MultiValue, Table, Value};
@@ -143,6 +143,10 @@ pub(crate) fn register(lua: &Lua, module: &Table) -> mlua::Result<()> {
     })?;
     module.set("validate", unsafe { closure(lua, validate_c, (keys, mt))? })?;
     module.set("datetime", unsafe { lua.create_c_function(datetime_c)? })?;
+    module.set("build_uri", unsafe { lua.create_c_function(build_uri_c)? })?;
+    module.set("landing_link", unsafe {
+        lua.create_c_function(landing_link_c)?
+    })?;
     Ok(())
 }
 
@@ -217,6 +221,79 @@ unsafe extern "C-unwind" fn validate_c(l: *mut lua_State) -> c_int {
 
 unsafe extern "C-unwind" fn datetime_c(l: *mut lua_State) -> c_int {
     unsafe { dispatch(l, "datetime", datetime_fast, crate::datetime) }
+}
+
+unsafe extern "C-unwind" fn build_uri_c(l: *mut lua_State) -> c_int {
+    unsafe { dispatch(l, "build_uri", build_uri_fast, crate::build_uri) }
+}
+
+unsafe extern "C-unwind" fn landing_link_c(l: *mut lua_State) -> c_int {
+    unsafe { dispatch(l, "landing_link", landing_link_fast, crate::landing_link) }
+}
+
+/// `build_uri(opts)` for string fields that make a valid JID and token;
+/// anything else (including every failure) takes the slow path.
+unsafe fn build_uri_fast(l: *mut lua_State) -> Option<c_int> {
+    unsafe {
+        if ffi::lua_type(l, 1) != ffi::LUA_TTABLE || ffi::lua_checkstack(l, 8) == 0 {
+            return None;
+        }
+        // Slots 2 to 4: the localpart, host and token, kept on the stack
+        // while their text is used.
+        ffi::lua_settop(l, 4);
+        let (mut action, mut local, mut host, mut token, mut ibr) =
+            (None, false, false, false, false);
+        ffi::lua_pushnil(l);
+        while ffi::lua_next(l, 1) != 0 {
+            let v = ffi::lua_gettop(l);
+            let keep = |slot: c_int| {
+                ffi::lua_pushvalue(l, v);
+                ffi::lua_replace(l, slot);
+                true
+            };
+            match key_bytes(l, -2) {
+                Some(b"action") => match utf8(l, v) {
+                    Some("register") => action = Some(InviteAction::Register),
+                    Some("roster") => action = Some(InviteAction::Roster),
+                    _ => return None,
+                },
+                Some(b"localpart") => utf8(l, v).map(|_| local = keep(2))?,
+                Some(b"host") => utf8(l, v).map(|_| host = keep(3))?,
+                Some(b"token") => utf8(l, v).map(|_| token = keep(4))?,
+                Some(b"ibr") => bool_at(l, v).map(|b| ibr = b)?,
+                // Other keys are no options.
+                _ => (),
+            }
+            ffi::lua_pop(l, 1);
+        }
+        let local = if local { Some(utf8(l, 2)?) } else { None };
+        let (host, token) = (host.then(|| utf8(l, 3))??, token.then(|| utf8(l, 4))??);
+        let jid = BareJid::new(local, host).ok()?;
+        let uri = invites::build_uri(&jid, action?, token, ibr).ok()?;
+        push_str(l, &uri);
+        Some(1)
+    }
+}
+
+/// `landing_link(template, host, record)` for a record `record` reads and
+/// the default supported types; anything else takes the slow path. The
+/// compiled template is the one `create` keeps.
+unsafe fn landing_link_fast(l: *mut lua_State) -> Option<c_int> {
+    unsafe {
+        if ffi::lua_gettop(l) != 3
+            || ffi::lua_type(l, 3) != ffi::LUA_TTABLE
+            || ffi::lua_checkstack(l, 8) == 0
+        {
+            return None;
+        }
+        let (template, host) = (utf8(l, 1)?, utf8(l, 2)?);
+        let record = record(l, 3)?;
+        match landing_page(template).link(host, &record).ok()? {
+            Some(link) => push_str(l, &link),
+            None => ffi::lua_pushboolean(l, 0),
+        }
+        Some(1)
+    }
 }
 
 /// `datetime(t)` for one whole number in range; anything else (a wrong
