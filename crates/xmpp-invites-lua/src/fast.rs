@@ -359,7 +359,15 @@ unsafe fn utf8<'a>(l: *mut lua_State, idx: c_int) -> Option<&'a str> {
         }
         let mut len = 0;
         let p = ffi::lua_tolstring(l, idx, &mut len);
-        std::str::from_utf8(std::slice::from_raw_parts(p.cast::<u8>(), len)).ok()
+        let bytes = std::slice::from_raw_parts(p.cast::<u8>(), len);
+        // Nearly every string here is ASCII, which is_ascii checks a word
+        // at a time (from_utf8 cost 3 to 4 instructions a byte).
+        if bytes.is_ascii() {
+            // SAFETY: ASCII is UTF-8.
+            Some(std::str::from_utf8_unchecked(bytes))
+        } else {
+            std::str::from_utf8(bytes).ok()
+        }
     }
 }
 
