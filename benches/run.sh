@@ -6,7 +6,8 @@
 #   benches/run.sh lua       the Lua module against stock Prosody's Lua, one lua5.4 process
 #   benches/run.sh all       all of the above
 #
-# Needs what ./scripts/test.sh installs (lua5.4, prosody).
+# Needs what ./scripts/test.sh installs (lua5.4 and its headers, a C
+# compiler, prosody).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -18,6 +19,9 @@ lua() {
 	cargo build --quiet --locked --release -p xmpp-invites-lua
 	mkdir -p target/lua/lua54-release
 	cp target/release/libxmpp_invites.so target/lua/lua54-release/xmpp_invites.so
+	# The validate floor (benches/lua/floor.c), a plain C module.
+	cc -O2 -shared -fPIC $(pkg-config --cflags lua5.4) benches/lua/floor.c \
+		-o target/lua/lua54-release/xi_bench_floor.so
 	XI_MODULE_DIR=target/lua/lua54-release lua5.4 benches/lua/vs_stock.lua
 }
 

@@ -4,7 +4,9 @@
 -- out; ours is the xmpp_invites module doing the same. Prints ns/op for
 -- both and the ratio (stock / ours: above 1 means ours is faster).
 --
--- usage: XI_MODULE_DIR=target/lua/lua54-release lua5.4 benches/lua/vs_stock.lua [--json]
+-- usage: benches/run.sh lua, which builds xmpp_invites.so and
+-- xi_bench_floor.so (benches/lua/floor.c) into target/lua/lua54-release and
+-- runs XI_MODULE_DIR=target/lua/lua54-release lua5.4 benches/lua/vs_stock.lua [--json]
 local prosody = os.getenv("PROSODY_LIB") or "/usr/lib/prosody"
 package.path = prosody .. "/?.lua;" .. package.path
 package.cpath = (os.getenv("XI_MODULE_DIR") or "target/lua/lua54-release") .. "/?.so;" .. prosody .. "/?.so;" .. package.cpath
@@ -18,6 +20,9 @@ local render_url = require "util.interpolation".new("%b{}", urlencode, {
 	noscheme = function (u) return (u:gsub("^[^:]+:", "")); end;
 })
 local xi = require "xmpp_invites"
+-- benches/lua/floor.c: a lua_next walk of the options and the record and
+-- a userdata result, nothing checked (the floor of a whole-record validate).
+local floor_validate = require "xi_bench_floor"
 
 local HOST = "example.com"
 local TEMPLATE = "https://example.com/invite?{invite.token}"
@@ -96,6 +101,10 @@ local rows = {
 	{ "full create", stock_create, ours_create },
 	{ "validate a stored record", function() return stock_validate(record, token); end,
 		function() return xi.validate(validate_opts); end },
+	-- Not ours: the C floor of any validate that reads the whole record
+	-- and returns an object the caller cannot edit.
+	{ "validate floor: walk + userdata (C)", function() return stock_validate(record, token); end,
+		function() return floor_validate(validate_opts); end },
 	{ "URI only", function() return stock_uri("register", HOST, token); end,
 		function() return xi.build_uri{ host = HOST, action = "register", token = token }; end },
 	{ "landing link only", function() return render_url(TEMPLATE, { host = HOST, invite = record }); end,
