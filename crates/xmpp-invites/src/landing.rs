@@ -5,7 +5,9 @@ use serde_json::{Value, json};
 
 use crate::kind::{InviteType, UnknownInviteType};
 use crate::record::InviteRecord;
-use crate::template::{Renderer, TemplateError, balanced_end, strip_scheme, url_escape};
+use crate::template::{
+    Renderer, TemplateError, balanced_end, strip_scheme, url_escape, url_escape_into,
+};
 use crate::uri::{InviteUri, UriError};
 
 /// A configured landing page: the `invites_page` template and the
@@ -198,6 +200,15 @@ impl LandingPage {
                     } => match field.value(host, record) {
                         // A missing value leaves the block as written, as Lua's gsub does.
                         None => out.push_str(block),
+                        // The common `{invite.token}`: escaped straight into
+                        // the link, nothing copied.
+                        Some(v) if filters.is_empty() => {
+                            if *raw {
+                                out.push_str(&v);
+                            } else {
+                                url_escape_into(&mut out, &v);
+                            }
+                        }
                         Some(v) => {
                             let v = filters.iter().fold(v.into_owned(), |v, f| f(&v));
                             out.push_str(&if *raw { v } else { url_escape(&v) });

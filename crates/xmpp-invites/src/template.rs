@@ -81,8 +81,14 @@ impl std::fmt::Debug for Renderer {
 /// assert_eq!(xmpp_invites::url_escape("a b/é"), "a%20b%2f%c3%a9");
 /// ```
 pub fn url_escape(s: &str) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(s.len());
+    url_escape_into(&mut out, s);
+    out
+}
+
+/// [`url_escape`] appending to `out`.
+pub(crate) fn url_escape_into(out: &mut String, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'~' | b'_' | b'-') {
             out.push(char::from(b));
@@ -92,7 +98,6 @@ pub fn url_escape(s: &str) -> String {
             out.push(char::from(HEX[usize::from(b & 15)]));
         }
     }
-    out
 }
 
 /// Prosody's `util.stanza.xml_escape`: `& < > ' "` as entities.
