@@ -1,5 +1,6 @@
-//! `create` and `validate` on the raw Lua C API, and the validated invite
-//! object they share with `registration_gate`.
+//! `create`, `validate`, `datetime`, `build_uri` and `landing_link` on the
+//! raw Lua C API, and the validated invite object `validate` shares with
+//! `registration_gate`.
 //!
 //! Through mlua's safe API a call cost 3 to 6 µs, nearly all of it in the
 //! boundary (a protected push and pop per field, a reference per value).
