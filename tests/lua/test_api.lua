@@ -289,4 +289,23 @@ collectgarbage()
 local after = xi.create{ type = "account", host = "example.com" }
 check(after and #after.token == 24, "module still works after the sweep")
 
+-- Loaded a second time (package.loaded cleared), the module keeps treating
+-- the invites validated before as its own, and each load takes the other's.
+do
+	local inv = assert(xi.create{ type = "account", host = "example.com", user = "juliet", now = NOW })
+	local before = assert(xi.validate{ token = inv.token, record = inv.record, now = NOW })
+	package.loaded.xmpp_invites = nil
+	local again = require "xmpp_invites"
+	check(again ~= xi, "a second load is a new module table")
+	eq(before.token, inv.token, "reloaded: an earlier invite keeps its token")
+	eq(before.type, "account", "reloaded: and its type")
+	eq(before.bound_username, "juliet", "reloaded: and its bound username")
+	check(type(before:use_changes()) == "table" and #before:use_changes() > 0, "reloaded: and use_changes")
+	eq(select(2, again.registration_gate{ invite = before, username = "mallory" }), "username-mismatch", "the new load gates an earlier invite")
+	check(again.registration_gate{ invite = before, username = "juliet" }, "and admits its bound name")
+	local after = assert(again.validate{ token = inv.token, record = inv.record, now = NOW })
+	check(xi.registration_gate{ invite = after, username = "juliet" }, "the first load admits an invite of the second")
+	package.loaded.xmpp_invites = xi
+end
+
 h.summary()

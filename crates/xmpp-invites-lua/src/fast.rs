@@ -125,20 +125,33 @@ pub(crate) fn register(lua: &Lua, module: &Table) -> mlua::Result<()> {
         keys.raw_push(*k)?;
     }
     // What mlua gave `LuaValidInvite`: its name, a hidden metatable, field
-    // getters and the use_changes method behind `__index`.
-    let mt = lua.create_table()?;
-    let use_changes = unsafe { lua.create_c_function(use_changes_c)? };
-    mt.raw_set("__gc", unsafe { lua.create_c_function(valid_gc)? })?;
-    mt.raw_set("__index", unsafe {
-        closure(lua, valid_index, use_changes)?
-    })?;
-    mt.raw_set("__metatable", false)?;
-    mt.raw_set("__name", "LuaValidInvite")?;
-    unsafe {
-        lua.exec_raw::<()>(mt.clone(), |s| {
-            ffi::lua_rawsetp(s, ffi::LUA_REGISTRYINDEX, valid_mt_key());
-        })?;
-    }
+    // getters and the use_changes method behind `__index`. A module loaded
+    // again (after `package.loaded.xmpp_invites = nil`) keeps the metatable
+    // of the first load: invites validated before stay ours.
+    let registered: Value = unsafe {
+        lua.exec_raw((), |s| {
+            ffi::lua_rawgetp(s, ffi::LUA_REGISTRYINDEX, valid_mt_key());
+        })?
+    };
+    let mt = match registered {
+        Value::Table(mt) => mt,
+        _ => {
+            let mt = lua.create_table()?;
+            let use_changes = unsafe { lua.create_c_function(use_changes_c)? };
+            mt.raw_set("__gc", unsafe { lua.create_c_function(valid_gc)? })?;
+            mt.raw_set("__index", unsafe {
+                closure(lua, valid_index, use_changes)?
+            })?;
+            mt.raw_set("__metatable", false)?;
+            mt.raw_set("__name", "LuaValidInvite")?;
+            unsafe {
+                lua.exec_raw::<()>(mt.clone(), |s| {
+                    ffi::lua_rawsetp(s, ffi::LUA_REGISTRYINDEX, valid_mt_key());
+                })?;
+            }
+            mt
+        }
+    };
     module.set("create", unsafe {
         closure(lua, create_c, (keys.clone(), mt.clone()))?
     })?;
