@@ -289,6 +289,73 @@ collectgarbage()
 local after = xi.create{ type = "account", host = "example.com" }
 check(after and #after.token == 24, "module still works after the sweep")
 
+-- A finaliser written in Lua that raises, run by a collection step one of
+-- the module's allocations starts. Lua 5.1 to 5.3 and LuaJIT re-raise its
+-- error from that allocation (LuaJIT as an unwinding exception, which a
+-- Rust panic guard would turn into an abort); Lua 5.4 makes it a warning.
+-- Every call ends, failed or not, and the module keeps working. The
+-- finalisers raise only while one of the calls runs.
+do
+	local armed = false
+	local function boom() if armed then error("finaliser error") end end
+	local function doomed()
+		if newproxy then -- Lua 5.1 and LuaJIT: tables have no __gc
+			local p = newproxy(true)
+			getmetatable(p).__gc = boom
+			return p
+		end
+		return setmetatable({}, { __gc = boom })
+	end
+	local inv = assert(xi.create{ type = "account", host = "example.com", now = NOW,
+		additional_data = { note = "x", extra = { 1, 2, 3 } } })
+	local vopts = { token = inv.token, record = inv.record, now = NOW }
+	local v = assert(xi.validate(vopts))
+	local copts = { type = "account", host = "example.com", landing_page = "https://example.com/{invite.token}" }
+	local uopts = { host = "example.com", action = "register", token = inv.token }
+	local gopts = { invite = v, username = "romeo" }
+	local calls = {
+		function() return xi.create(copts) end,
+		function() return xi.validate(vopts) end,
+		function() return xi.datetime(NOW) end,
+		function() return xi.build_uri(uopts) end,
+		function() return xi.landing_link(copts.landing_page, "example.com", inv.record) end,
+		function() return xi.registration_gate(gopts) end,
+		function() return v.token end,
+		function() return v.additional_data end,
+		function() return v:use_changes() end,
+	}
+	local ran, raised, other = 0, 0, {}
+	for _ = 1, 40 do
+		collectgarbage("stop")
+		for _ = 1, 50 do doomed() end
+		collectgarbage("restart")
+		for _ = 1, 200 do
+			for _, f in ipairs(calls) do
+				armed = true
+				local ok, err = pcall(f)
+				armed = false
+				ran = ran + 1
+				if not ok then
+					if tostring(err):find("finaliser error", 1, true) then
+						raised = raised + 1
+					else
+						other[#other + 1] = tostring(err)
+					end
+				end
+			end
+		end
+	end
+	collectgarbage()
+	eq(#other, 0, "finaliser errors: no other failure", other[1])
+	if _VERSION == "Lua 5.4" then
+		eq(raised, 0, "Lua 5.4: finaliser errors are warnings")
+	else
+		check(raised > 0, "finaliser errors reached the module's calls and came back as errors", ran, raised)
+	end
+	local after = assert(xi.create(copts))
+	eq(#after.token, 24, "finaliser errors: the module still works")
+end
+
 -- Loaded a second time (package.loaded cleared), the module keeps treating
 -- the invites validated before as its own, and each load takes the other's.
 do

@@ -1,5 +1,6 @@
--- create and validate have a fast path on the raw Lua C API and hand
--- anything unusual to the mlua implementation (the slow path). This suite
+-- create, validate, datetime, build_uri and landing_link have a fast path
+-- on the raw Lua C API and hand anything unusual to the mlua
+-- implementation (the slow path). This suite
 -- runs the same cases in this process and in a child started with
 -- XMPP_INVITES_LUA_SLOW_PATH=1 (every call on the slow path) and compares
 -- what came out: values, nil/code/message, error texts with tracebacks.
@@ -321,9 +322,15 @@ case("assign a field", function() v.token = "x" end)
 
 -- Child mode: print the outcomes and stop.
 if arg[1] == "--dump" then
+	if xi.fast_path ~= false then
+		io.stderr:write("the child runs with XMPP_INVITES_LUA_SLOW_PATH=1 and still has fast_path\n")
+		os.exit(1)
+	end
 	io.write(table.concat(lines, "\n"), "\n")
 	os.exit(0)
 end
+
+eq(xi.fast_path, true, "fast_path")
 
 -- The slow path's outcomes, from a child process.
 local interpreter = arg[-1]

@@ -13,18 +13,31 @@
 //!
 //! # Lua errors and panics
 //!
-//! The fast paths raise no Lua error: they use only calls that cannot raise
-//! except when memory runs out (`lua_next`, `lua_rawget*`, `lua_rawset*` and
-//! `lua_createtable` on tables, pushes, `lua_newuserdata`), never a call
-//! that could run a metamethod. Out of memory, Lua longjmps past the Rust
-//! frames and leaks what they own (the same exposure as mlua's
-//! `skip_memory_check`, which the module already uses; on Lua 5.1 and
-//! LuaJIT a collection step that such an allocation starts may also run a
-//! userdata finaliser written in Lua, whose error would take the same way).
-//! A panic is caught at the C boundary and the call goes to the slow path.
-//! Errors are raised only by mlua inside [`slow`] (`Lua::entrypoint`, the
-//! entry mlua's module macro uses), from a frame that owns nothing, so a
-//! wrong argument gives the same error object and traceback as before.
+//! The fast paths raise no Lua error of their own: they use only calls
+//! that cannot raise except from an allocation (`lua_next`, `lua_rawget*`,
+//! `lua_rawset*` and `lua_createtable` on tables, pushes,
+//! `lua_newuserdata`), never a call that could run a metamethod. An
+//! allocation raises when memory runs out, and on Lua 5.1 to 5.3 and
+//! LuaJIT also when a finaliser written in Lua raises during the
+//! collection step the allocation starts (Lua 5.4 makes that a warning).
+//! The error reaches the caller either way:
+//! - Lua 5.1 to 5.4 longjmp past the Rust frames, which leak what they own
+//!   (the exposure of mlua's `skip_memory_check`, which these builds use);
+//! - LuaJIT throws an exception that unwinds through the Rust frames,
+//!   dropping what they own. A `catch_unwind` that such an exception
+//!   reaches aborts the process, so on LuaJIT only the Rust-only parts of
+//!   a fast path run under one ([`guarded`]; a panic there hands the call
+//!   to the slow path), a panic anywhere else aborts ([`dispatch`]), and
+//!   the mlua functions keep mlua's protected calls.
+//!
+//! Elsewhere a panic anywhere in a fast path is caught at the C boundary
+//! and the call goes to the slow path. Errors are raised only by mlua
+//! inside [`slow`] (`Lua::entrypoint`, the entry mlua's module macro uses),
+//! from a frame that owns nothing, so a wrong argument gives the same error
+//! object and traceback as before.
+//!
+//! The validated invite's metamethods and `use_changes` own nothing while
+//! they call Lua, so an error raised through them leaks nothing.
 
 use std::ffi::c_void;
 use std::os::raw::{c_char, c_int};
@@ -152,6 +165,7 @@ pub(crate) fn register(lua: &Lua, module: &Table) -> mlua::Result<()> {
             mt
         }
     };
+    module.set("fast_path", !slow_only())?;
     module.set("create", unsafe {
         closure(lua, create_c, (keys.clone(), mt.clone()))?
     })?;
@@ -207,8 +221,14 @@ unsafe fn slow(l: *mut lua_State, func: &'static str, f: crate::Export) -> c_int
     }
 }
 
-/// The fast path `fast` under a panic guard; `None` (or a panic) hands the
-/// call to [`slow`].
+/// The fast path `fast`; `None` (or a panic) hands the call to [`slow`].
+///
+/// On LuaJIT, Lua errors are exceptions that unwind through the Rust
+/// frames (dropping what they own), and a `catch_unwind` they reach aborts
+/// the process; so there only the Rust-only parts of a fast path run under
+/// a `catch_unwind` ([`guarded`]), and a panic anywhere else aborts rather
+/// than run into LuaJIT's frames. Elsewhere the whole fast path runs under
+/// one as well.
 unsafe fn dispatch(
     l: *mut lua_State,
     func: &'static str,
@@ -217,12 +237,41 @@ unsafe fn dispatch(
 ) -> c_int {
     let nargs = unsafe { ffi::lua_gettop(l) };
     if !slow_only() {
-        if let Ok(Some(n)) = catch_unwind(AssertUnwindSafe(|| unsafe { fast(l) })) {
+        #[cfg(feature = "luajit")]
+        let done = {
+            let _abort = AbortOnPanic;
+            unsafe { fast(l) }
+        };
+        #[cfg(not(feature = "luajit"))]
+        let done = catch_unwind(AssertUnwindSafe(|| unsafe { fast(l) }))
+            .ok()
+            .flatten();
+        if let Some(n) = done {
             return n;
         }
         unsafe { ffi::lua_settop(l, nargs) };
     }
     unsafe { slow(l, func, f) }
+}
+
+/// Runs Rust that makes no Lua call under a panic guard: a panic gives
+/// `None`, and the call goes to the slow path.
+fn guarded<T>(f: impl FnOnce() -> Option<T>) -> Option<T> {
+    catch_unwind(AssertUnwindSafe(f)).ok().flatten()
+}
+
+/// Aborts the process when a panic unwinds past it (a LuaJIT error
+/// unwinding past it is no panic and goes on).
+#[cfg(feature = "luajit")]
+struct AbortOnPanic;
+
+#[cfg(feature = "luajit")]
+impl Drop for AbortOnPanic {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            std::process::abort();
+        }
+    }
 }
 
 unsafe extern "C-unwind" fn create_c(l: *mut lua_State) -> c_int {
@@ -282,8 +331,10 @@ unsafe fn build_uri_fast(l: *mut lua_State) -> Option<c_int> {
         }
         let local = if local { Some(utf8(l, 2)?) } else { None };
         let (host, token) = (host.then(|| utf8(l, 3))??, token.then(|| utf8(l, 4))??);
-        let jid = BareJid::new(local, host).ok()?;
-        let uri = invites::build_uri(&jid, action?, token, ibr).ok()?;
+        let uri = guarded(|| {
+            let jid = BareJid::new(local, host).ok()?;
+            invites::build_uri(&jid, action?, token, ibr).ok()
+        })?;
         push_str(l, &uri);
         Some(1)
     }
@@ -302,7 +353,7 @@ unsafe fn landing_link_fast(l: *mut lua_State) -> Option<c_int> {
         }
         let (template, host) = (utf8(l, 1)?, utf8(l, 2)?);
         let record = record(l, 3)?;
-        match landing_page(template).link(host, &record).ok()? {
+        match guarded(|| landing_page(template).link(host, &record).ok())? {
             Some(link) => push_str(l, &link),
             None => ffi::lua_pushboolean(l, 0),
         }
@@ -321,7 +372,7 @@ unsafe fn datetime_fast(l: *mut lua_State) -> Option<c_int> {
         let Num::Int(t) = number(l, 1) else {
             return None;
         };
-        let text = invites::format_datetime(t).ok()?;
+        let text = guarded(|| invites::format_datetime(t).ok())?;
         push_str(l, &text);
         Some(1)
     }
@@ -881,52 +932,56 @@ unsafe fn create_fast(l: *mut lua_State) -> Option<c_int> {
             ffi::lua_pop(l, 1);
             ok?;
         }
-        let text = |slot: Option<c_int>| slot.and_then(|s| utf8(l, s));
-        let (host, user) = (text(host)?, text(user));
-        let groups = groups.unwrap_or_default();
-        let mut new = match kind? {
-            InviteType::Account => match user {
-                Some(u) => NewInvite::account_for(u, host),
-                None => NewInvite::account(host),
-            },
-            InviteType::PasswordReset => NewInvite::password_reset(user?, host),
-            InviteType::ContactOnly => NewInvite::contact(user?, host, false),
-            InviteType::AccountAndContact => NewInvite::contact(user?, host, true),
-            InviteType::Group => NewInvite::group(host, groups.clone()),
-        };
-        // The order of lib.rs's create.
-        if let Some(r) = reusable {
-            new = new.reusable(r);
-        }
+        // The invite is built and made in Rust alone, under its own panic
+        // guard (the reads above and the writes below are Lua's).
         let hashed = hashed.unwrap_or(false);
-        new = new.hash_at_rest(hashed);
-        if let Some(p) = ttl {
-            new = new.ttl(p);
-        }
-        let roles = roles.unwrap_or_default();
-        if !roles.is_empty() {
-            new = match text(roles_form) {
-                None | Some("list") => new.roles(roles),
-                Some("set") => new.legacy_roles(roles),
-                Some(_) => return None,
+        let invite = guarded(|| {
+            let text = |slot: Option<c_int>| slot.and_then(|s| utf8(l, s));
+            let (host, user) = (text(host)?, text(user));
+            let groups = groups.unwrap_or_default();
+            let mut new = match kind? {
+                InviteType::Account => match user {
+                    Some(u) => NewInvite::account_for(u, host),
+                    None => NewInvite::account(host),
+                },
+                InviteType::PasswordReset => NewInvite::password_reset(user?, host),
+                InviteType::ContactOnly => NewInvite::contact(user?, host, false),
+                InviteType::AccountAndContact => NewInvite::contact(user?, host, true),
+                InviteType::Group => NewInvite::group(host, groups.clone()),
             };
-        }
-        if kind != Some(InviteType::Group) && !groups.is_empty() {
-            new = new.groups(groups);
-        }
-        if let Some(s) = text(source) {
-            new = new.source(s);
-        }
-        if let Some(s) = text(note) {
-            new = new.note(s);
-        }
-        if let Some(n) = max_uses {
-            new = new.max_uses(n);
-        }
-        if let Some(t) = text(landing) {
-            new = new.landing_page(landing_page(t));
-        }
-        let invite = crate::create_invite(&new, crate::now_or(now)).ok()?;
+            // The order of lib.rs's create.
+            if let Some(r) = reusable {
+                new = new.reusable(r);
+            }
+            new = new.hash_at_rest(hashed);
+            if let Some(p) = ttl {
+                new = new.ttl(p);
+            }
+            let roles = roles.unwrap_or_default();
+            if !roles.is_empty() {
+                new = match text(roles_form) {
+                    None | Some("list") => new.roles(roles),
+                    Some("set") => new.legacy_roles(roles),
+                    Some(_) => return None,
+                };
+            }
+            if kind != Some(InviteType::Group) && !groups.is_empty() {
+                new = new.groups(groups);
+            }
+            if let Some(s) = text(source) {
+                new = new.source(s);
+            }
+            if let Some(s) = text(note) {
+                new = new.note(s);
+            }
+            if let Some(n) = max_uses {
+                new = new.max_uses(n);
+            }
+            if let Some(t) = text(landing) {
+                new = new.landing_page(landing_page(t));
+            }
+            crate::create_invite(&new, crate::now_or(now)).ok()
+        })?;
 
         // The results, as lib.rs's create builds them. The token, URI and
         // landing link are pushed once, for the invite and its record.
@@ -1056,13 +1111,16 @@ unsafe fn validate_fast(l: *mut lua_State) -> Option<c_int> {
         };
         // The record was read for this call alone: it moves into the
         // validated invite instead of being cloned.
-        match invites::validate_owned(
-            token,
-            record,
-            contact_expires,
-            redemption,
-            crate::now_or(now),
-        ) {
+        let outcome = guarded(|| {
+            Some(invites::validate_owned(
+                token,
+                record,
+                contact_expires,
+                redemption,
+                crate::now_or(now),
+            ))
+        })?;
+        match outcome {
             Ok(v) => {
                 push_valid_invite(l, v);
                 Some(1)

@@ -32,12 +32,21 @@ type Export = fn(&mut Args) -> Ret;
 
 /// The module table.
 ///
-/// `skip_memory_check`: mlua cannot know whether the host Lua has a memory
-/// limit, so by default it wraps every allocating Lua call in a protected
-/// call; that doubled the cost of a create. Prosody and plain Lua run with
-/// the system allocator and no limit, where a Lua allocation fails only
-/// when the process is out of memory anyway.
-#[mlua::lua_module(name = "xmpp_invites", skip_memory_check)]
+/// `skip_memory_check`, except on LuaJIT: mlua cannot know whether the host
+/// Lua has a memory limit, so by default it wraps every allocating Lua call
+/// in a protected call; that doubled the cost of a create. Prosody and
+/// plain Lua run with the system allocator and no limit, where an
+/// allocation raises only when the process is out of memory or (on Lua 5.1
+/// to 5.3) when a finaliser written in Lua raises during the collection
+/// step it starts; the error then longjmps past the Rust frames, as
+/// `fast`'s docs say. LuaJIT throws such an error as an exception instead,
+/// which aborts the process when it reaches the panic guard of an mlua
+/// callback, so the LuaJIT build keeps mlua's protected calls.
+#[cfg_attr(
+    not(feature = "luajit"),
+    mlua::lua_module(name = "xmpp_invites", skip_memory_check)
+)]
+#[cfg_attr(feature = "luajit", mlua::lua_module(name = "xmpp_invites"))]
 fn open(lua: &Lua) -> mlua::Result<Table> {
     let m = lua.create_table()?;
     m.set("version", env!("CARGO_PKG_VERSION"))?;
@@ -88,8 +97,8 @@ fn open(lua: &Lua) -> mlua::Result<Table> {
             lua.create_function(move |lua, values: MultiValue| args::run(lua, name, values, f))?;
         m.set(name, func)?;
     }
-    // create and validate: the raw C API first, the functions above for
-    // everything unusual.
+    // create, validate, datetime, build_uri and landing_link: the raw C API
+    // first, the functions above for everything unusual.
     fast::register(lua, &m)?;
     Ok(m)
 }
