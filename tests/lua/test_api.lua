@@ -356,6 +356,75 @@ do
 	eq(#after.token, 24, "finaliser errors: the module still works")
 end
 
+-- The debug library can reach a validated invite's __gc and call it while
+-- the module is reading the invite, here from finalisers that the read's
+-- own allocations run. The read returns the invite's data whole, or finds
+-- it gone when the call came before the read began; never anything else.
+do
+	local roles = {}
+	for i = 1, 2000 do roles[i] = ("role-%04d-"):format(i) .. ("x"):rep(40) end
+	local function same_roles(list)
+		if type(list) ~= "table" or #list ~= #roles then return false end
+		for i = 1, #roles do if list[i] ~= roles[i] then return false end end
+		return true
+	end
+	-- Each read: the call, made while the finalisers are armed (its
+	-- arguments made before), and the check of what it returned.
+	local reads = {
+		additional_data = { function(v) return v.additional_data end,
+			function(d) return same_roles(d.roles) end },
+		record = { function(v) return v.record end,
+			function(r) return same_roles(r.additional_data.roles) end },
+		registration_gate = { function(_, opts) return xi.registration_gate(opts) end,
+			function(adm) return adm.kind == "new-account" and same_roles(adm.roles) end },
+		use_changes = { function(v) return v:use_changes() end,
+			function(c) return #c == 1 and c[1].op == "delete-record" end },
+	}
+	-- Lua 5.1 paces its collector so that no cycle ends inside one read;
+	-- a cycle that starts at once and runs fast makes it end there too.
+	local pause, stepmul
+	if _VERSION == "Lua 5.1" then
+		pause, stepmul = collectgarbage("setpause", 100), collectgarbage("setstepmul", 1000)
+	end
+	for name, read in pairs(reads) do
+		local whole, gone, wrong, killed_whole = 0, 0, {}, 0
+		for _ = 1, 30 do
+			local inv = assert(xi.create{ type = "account", host = "example.com", roles = roles, now = NOW })
+			local v = assert(xi.validate{ token = inv.token, record = inv.record, now = NOW })
+			local opts = { invite = v, username = "romeo" }
+			local gc = debug.getmetatable(v).__gc
+			local armed = false
+			local function kill() if armed then gc(v) end end
+			collectgarbage("stop")
+			for _ = 1, 20 do
+				if newproxy then
+					getmetatable(newproxy(true)).__gc = kill
+				else
+					setmetatable({}, { __gc = kill })
+				end
+			end
+			collectgarbage("restart")
+			armed = true
+			local ok, got = pcall(read[1], v, opts)
+			armed = false
+			local killed = v.token == nil
+			if ok and got ~= nil and read[2](got) then
+				whole = whole + 1
+				if killed then killed_whole = killed_whole + 1 end
+			elseif killed and (got == nil or tostring(got):find("validated invite", 1, true)) then
+				gone = gone + 1
+			else
+				wrong[#wrong + 1] = tostring(got)
+			end
+		end
+		eq(#wrong, 0, "__gc called during " .. name .. ": whole or gone", wrong[1])
+		if name ~= "use_changes" then
+			check(killed_whole > 0, "__gc was called during " .. name .. " and the read stayed whole", whole, gone)
+		end
+	end
+	if pause then collectgarbage("setpause", pause); collectgarbage("setstepmul", stepmul) end
+end
+
 -- Loaded a second time (package.loaded cleared), the module keeps treating
 -- the invites validated before as its own, and each load takes the other's.
 do

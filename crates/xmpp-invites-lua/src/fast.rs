@@ -37,7 +37,9 @@
 //! object and traceback as before.
 //!
 //! The validated invite's metamethods and `use_changes` own nothing while
-//! they call Lua, so an error raised through them leaks nothing.
+//! they call Lua but a reader of the invite ([`InUse`]): an error that
+//! longjmps past it leaks that one invite, which is never dropped under a
+//! reader (an unwinding error drops the reader and leaks nothing).
 
 use std::ffi::c_void;
 use std::os::raw::{c_char, c_int};
@@ -120,10 +122,50 @@ const MAGIC: u64 = 0x7869_5f76_616c_6964; // "xi_valid"
 
 /// The memory of a validated invite userdata. `invite` is `None` only
 /// after `__gc`.
+///
+/// `in_use` counts the readers ([`InUse`]) that hold a reference into
+/// `invite` while they call Lua. A `__gc` call meanwhile (only the debug
+/// library reaches `__gc` on a live invite, e.g. from a finaliser that one
+/// of those calls runs) sets `doomed` instead of dropping the invite, and
+/// the last reader drops it.
 #[repr(C)]
 struct Slot {
     magic: u64,
+    in_use: usize,
+    doomed: bool,
     invite: Option<ValidInvite>,
+}
+
+/// A reader of the invite in a [`Slot`], which keeps it from being
+/// dropped. A Lua error that longjmps past a reader leaves the count up,
+/// and the invite is leaked rather than dropped under another reader.
+pub(crate) struct InUse(*mut Slot);
+
+impl InUse {
+    /// # Safety
+    /// `p` is a slot whose userdata stays alive (reachable) while the
+    /// reader lives.
+    unsafe fn new(p: *mut Slot) -> Self {
+        unsafe { (*p).in_use += 1 };
+        InUse(p)
+    }
+
+    /// The invite, `None` when `__gc` ran before this reader came.
+    pub(crate) fn invite(&self) -> Option<&ValidInvite> {
+        unsafe { (*self.0).invite.as_ref() }
+    }
+}
+
+impl Drop for InUse {
+    fn drop(&mut self) {
+        unsafe {
+            let p = self.0;
+            (*p).in_use -= 1;
+            if (*p).in_use == 0 && (*p).doomed {
+                drop((*p).invite.take());
+            }
+        }
+    }
 }
 
 /// Replaces `create` and `validate` in the module table with the C
@@ -1141,6 +1183,8 @@ pub(crate) unsafe fn push_valid_invite(l: *mut lua_State, v: ValidInvite) {
         let p = ffi::lua_newuserdata(l, std::mem::size_of::<Slot>()).cast::<Slot>();
         p.write(Slot {
             magic: MAGIC,
+            in_use: 0,
+            doomed: false,
             invite: Some(v),
         });
         ffi::lua_rawgetp(l, ffi::LUA_REGISTRYINDEX, valid_mt_key());
@@ -1171,12 +1215,9 @@ unsafe fn slot_at(l: *mut lua_State, idx: c_int) -> Option<*mut Slot> {
     }
 }
 
-/// The validated invite in `ud` (for `registration_gate`), or `None` when
-/// `ud` is another userdata.
-pub(crate) fn valid_invite<'a>(
-    lua: &Lua,
-    ud: &'a AnyUserData,
-) -> mlua::Result<Option<&'a ValidInvite>> {
+/// A reader of the validated invite in `ud` (for `registration_gate`), or
+/// `None` when `ud` is another userdata. `ud` must outlive the reader.
+pub(crate) fn valid_invite(lua: &Lua, ud: &AnyUserData) -> mlua::Result<Option<InUse>> {
     let ours: bool = unsafe {
         lua.exec_raw(ud.clone(), |s| {
             let ours = slot_at(s, -1).is_some();
@@ -1188,15 +1229,19 @@ pub(crate) fn valid_invite<'a>(
         return Ok(None);
     }
     // The userdata stays alive while `ud` refers to it.
-    let p = ud.to_pointer().cast::<Slot>();
-    Ok(unsafe { (*p).invite.as_ref() })
+    let p = ud.to_pointer().cast::<Slot>().cast_mut();
+    Ok(Some(unsafe { InUse::new(p) }))
 }
 
 unsafe extern "C-unwind" fn valid_gc(l: *mut lua_State) -> c_int {
     unsafe {
         if let Some(p) = slot_at(l, 1) {
-            // Nothing in a ValidInvite panics on drop.
-            let _ = catch_unwind(AssertUnwindSafe(|| drop((*p).invite.take())));
+            if (*p).in_use > 0 {
+                (*p).doomed = true;
+            } else {
+                // Nothing in a ValidInvite panics on drop.
+                let _ = catch_unwind(AssertUnwindSafe(|| drop((*p).invite.take())));
+            }
         }
     }
     0
@@ -1209,7 +1254,9 @@ unsafe extern "C-unwind" fn valid_index(l: *mut lua_State) -> c_int {
         let Some(p) = slot_at(l, 1) else {
             return 0;
         };
-        let Some(v) = (*p).invite.as_ref() else {
+        // Pushing a string or building a table may run a finaliser.
+        let reader = InUse::new(p);
+        let Some(v) = reader.invite() else {
             return 0;
         };
         let opt = |s: Option<&str>| match s {
@@ -1258,8 +1305,8 @@ unsafe extern "C-unwind" fn use_changes_c(l: *mut lua_State) -> c_int {
         let found = if nargs == 0 {
             Err("missing argument")
         } else {
-            match slot_at(l, 1).map(|p| (*p).invite.as_ref()) {
-                Some(Some(v)) => Ok(v as *const ValidInvite),
+            match slot_at(l, 1).map(|p| InUse::new(p)) {
+                Some(reader) if reader.invite().is_some() => Ok(reader),
                 _ if ffi::lua_type(l, 1) == ffi::LUA_TUSERDATA => Err(""),
                 _ => {
                     let name = ffi::lua_typename(l, ffi::lua_type(l, 1));
@@ -1271,7 +1318,10 @@ unsafe extern "C-unwind" fn use_changes_c(l: *mut lua_State) -> c_int {
         // while the closure reads it.
         Lua::entrypoint(l, move |lua, _: MultiValue| -> mlua::Result<Table> {
             match found {
-                Ok(v) => crate::changes_table(lua, &(*v).use_changes()),
+                Ok(reader) => match reader.invite() {
+                    Some(v) => crate::changes_table(lua, &v.use_changes()),
+                    None => Err(bad_self("")),
+                },
                 Err(from) => Err(bad_self(from)),
             }
         })

@@ -577,17 +577,26 @@ fn registration_gate(a: &mut Args) -> Ret {
     let t = a.table(0, "opts")?;
     let o = a.opts(&t);
     let invite_value = o.value("invite")?;
-    let invite = match &invite_value {
+    let not_ours = || {
+        mlua::Error::runtime(
+            "bad argument 'opts.invite' to 'registration_gate' (a validated invite from validate() expected)",
+        )
+    };
+    // The reader keeps the invite from being dropped by a `__gc` called
+    // while the Lua calls below run (see fast::Slot).
+    let reader = match &invite_value {
         Value::Nil => None,
-        Value::UserData(ud) => Some(fast::valid_invite(lua, ud)?.ok_or_else(|| {
-            mlua::Error::runtime("bad argument 'opts.invite' to 'registration_gate' (a validated invite from validate() expected)")
-        })?),
+        Value::UserData(ud) => Some(fast::valid_invite(lua, ud)?.ok_or_else(not_ours)?),
         other => {
             return Err(mlua::Error::runtime(format!(
                 "bad argument 'opts.invite' to 'registration_gate' (a validated invite from validate() expected, got {})",
                 other.type_name()
             )));
         }
+    };
+    let invite = match &reader {
+        None => None,
+        Some(r) => Some(r.invite().ok_or_else(not_ours)?),
     };
     let username = o.str("username")?;
     let attempt = invites::RegistrationAttempt {
