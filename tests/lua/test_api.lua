@@ -425,6 +425,56 @@ do
 	if pause then collectgarbage("setpause", pause); collectgarbage("setstepmul", stepmul) end
 end
 
+-- The same reads failing: a finaliser raises during additional_data on an
+-- invite that only __index's frame holds (a tail call), and the next one
+-- runs a full collection and makes invites of the same size while the
+-- error is on its way out. The reader must be done before the invite can
+-- go (LuaJIT unwinds the error through it); the new invites stay intact.
+do
+	local roles = {}
+	for i = 1, 2000 do roles[i] = ("role-%04d-"):format(i) .. ("x"):rep(40) end
+	local inv = assert(xi.create{ type = "account", host = "example.com", roles = roles, now = NOW })
+	local vopts = { token = inv.token, record = inv.record, now = NOW }
+	local index = debug.getmetatable(assert(xi.validate(vopts))).__index
+	local state, fresh, errors = "idle", {}, 0
+	local function fin()
+		if state == "arm" then
+			state = "collect"
+			error("finaliser error")
+		elseif state == "collect" then
+			state = "done"
+			collectgarbage()
+			collectgarbage()
+			for _ = 1, 50 do fresh[#fresh + 1] = xi.validate(vopts) end
+		end
+	end
+	local function temporary()
+		local v = xi.validate(vopts)
+		state = "arm"
+		return v
+	end
+	local function read() return index(temporary(), "additional_data") end
+	for _ = 1, 100 do
+		collectgarbage("stop")
+		for _ = 1, 40 do
+			if newproxy then
+				getmetatable(newproxy(true)).__gc = fin
+			else
+				setmetatable({}, { __gc = fin })
+			end
+		end
+		collectgarbage("restart")
+		if not pcall(read) then errors = errors + 1 end
+		state = "idle"
+		for _, f in ipairs(fresh) do
+			if f.token ~= inv.token then errors = -1e9 end
+		end
+		fresh = {}
+		collectgarbage()
+	end
+	check(errors >= 0, "invites made while a failed read unwinds stay intact")
+end
+
 -- Loaded a second time (package.loaded cleared), the module keeps treating
 -- the invites validated before as its own, and each load takes the other's.
 do

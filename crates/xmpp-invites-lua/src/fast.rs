@@ -168,8 +168,9 @@ impl Drop for InUse {
     }
 }
 
-/// Replaces `create` and `validate` in the module table with the C
-/// functions, and builds the validated invite's metatable.
+/// Replaces `create`, `validate`, `datetime`, `build_uri` and
+/// `landing_link` in the module table with the C functions, and builds the
+/// validated invite's metatable.
 pub(crate) fn register(lua: &Lua, module: &Table) -> mlua::Result<()> {
     SLOW_ONLY.store(
         std::env::var_os("XMPP_INVITES_LUA_SLOW_PATH").is_some_and(|v| !v.is_empty()),
@@ -296,8 +297,9 @@ unsafe fn dispatch(
     unsafe { slow(l, func, f) }
 }
 
-/// Runs Rust that makes no Lua call under a panic guard: a panic gives
-/// `None`, and the call goes to the slow path.
+/// Runs Rust that makes no Lua call that can raise (reading a string
+/// already on the stack is one it may make) under a panic guard: a panic
+/// gives `None`, and the call goes to the slow path.
 fn guarded<T>(f: impl FnOnce() -> Option<T>) -> Option<T> {
     catch_unwind(AssertUnwindSafe(f)).ok().flatten()
 }
@@ -1275,21 +1277,22 @@ unsafe extern "C-unwind" fn valid_index(l: *mut lua_State) -> c_int {
                 ffi::lua_pushboolean(l, c_int::from(v.is_for_subscription()))
             }
             Some(b"use_changes") => ffi::lua_pushvalue(l, ffi::lua_upvalueindex(1)),
+            // The reader moves into the closure, which mlua drops before
+            // its error path takes the invite (argument 1) off the stack.
             Some(b"additional_data") => {
-                let v: *const ValidInvite = v;
-                // The invite (argument 1) stays on the stack meanwhile.
                 return Lua::entrypoint(l, move |lua, _: MultiValue| {
-                    match (*v).additional_data() {
+                    match reader.invite().and_then(ValidInvite::additional_data) {
                         Some(d) => args::to_lua(lua, d),
                         None => Ok(Value::Nil),
                     }
                 });
             }
             Some(b"record") => {
-                let v: *const ValidInvite = v;
-                return Lua::entrypoint(l, move |lua, _: MultiValue| match (*v).record() {
-                    Some(r) => crate::record::to_table(lua, r).map(Value::Table),
-                    None => Ok(Value::Nil),
+                return Lua::entrypoint(l, move |lua, _: MultiValue| {
+                    match reader.invite().and_then(ValidInvite::record) {
+                        Some(r) => crate::record::to_table(lua, r).map(Value::Table),
+                        None => Ok(Value::Nil),
+                    }
                 });
             }
             _ => return 0,
