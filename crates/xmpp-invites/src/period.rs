@@ -112,9 +112,10 @@ impl Period {
     pub fn expiry_from(self, now: i64) -> Result<i64, PeriodError> {
         match self {
             Self::Never => Ok(NEVER_EXPIRES),
-            Self::Seconds(s) => i64::try_from(s)
+            // In i128: a period past i64::MAX still ends in range from a
+            // negative `now`.
+            Self::Seconds(s) => i64::try_from(i128::from(now) + i128::from(s))
                 .ok()
-                .and_then(|s| now.checked_add(s))
                 .filter(|e| *e < NEVER_EXPIRES)
                 .ok_or_else(|| PeriodError::Overflow(self.to_string())),
         }
@@ -265,6 +266,11 @@ mod tests {
         assert!(Period::Seconds(10).expiry_from(NEVER_EXPIRES - 5).is_err());
         assert_eq!(Period::Seconds(10).expiry_from(-100), Ok(-90));
         assert_eq!(Period::from_seconds(-1), Period::Never);
+        // Past i64::MAX seconds, from a negative now (found by the fuzzer,
+        // fuzz/regressions/period/): the sum is in range, so no error.
+        let big = 9_223_372_036_857_250_827_u64;
+        assert_eq!(Period::Seconds(big).expiry_from(i64::MIN), Ok(2_475_019));
+        assert!(Period::Seconds(big).expiry_from(-1).is_err());
     }
 
     #[test]
