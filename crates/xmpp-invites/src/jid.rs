@@ -106,8 +106,34 @@ fn prep_host_checked(host: &str) -> Result<(String, bool), JidError> {
         return Err(JidError::TooLong);
     }
     host_to_ascii(prepped)?;
+    check_a_labels(prepped)?;
     // Nameprep may have made a plain host of it (`Example.COM`).
     Ok((prepped.to_owned(), is_plain_ascii_host(prepped)))
+}
+
+/// A host written with A-labels (`xn--…`) must stand for a Unicode host
+/// that is itself valid and prepared, as its readers take it in that form
+/// (the URI parser, and servers that compare hosts as Unicode). IDNA's
+/// tables are newer than nameprep's Unicode 3.2, so an A-label can decode
+/// to a character nameprep does not know: `xn--fjjjjjjjjjjjjjjjjjjjjjjjj-jjjj`
+/// holds U+0234, which IDNA allows and nameprep refuses.
+fn check_a_labels(host: &str) -> Result<(), JidError> {
+    let has_a_label = host.split('.').any(|label| {
+        label
+            .as_bytes()
+            .get(..4)
+            .is_some_and(|p| p.eq_ignore_ascii_case(b"xn--"))
+    });
+    if !has_a_label {
+        return Ok(());
+    }
+    let invalid = || JidError::InvalidHost(host.to_owned());
+    let (unicode, result) = idna::domain_to_unicode(host);
+    result.map_err(|_| invalid())?;
+    match stringprep::nameprep(&unicode) {
+        Ok(prepped) if prepped == unicode => Ok(()),
+        _ => Err(invalid()),
+    }
 }
 
 /// The host as IDNA A-labels (`münchen.example` → `xn--mnchen-3ya.example`),
@@ -290,6 +316,31 @@ mod tests {
             host_to_ascii("bücher.example").unwrap(),
             "xn--bcher-kva.example"
         );
+    }
+
+    #[test]
+    fn a_labels_must_decode_to_a_prepared_host() {
+        // Kept as written, checked as Unicode.
+        assert_eq!(
+            prep_host("xn--mnchen-3ya.example").unwrap(),
+            "xn--mnchen-3ya.example"
+        );
+        assert_eq!(
+            prep_host("XN--Bcher-Kva.example").unwrap(),
+            "xn--bcher-kva.example"
+        );
+        // U+0234: IDNA allows it, nameprep (Unicode 3.2) does not. Found by
+        // the uri_roundtrip fuzz target (fuzz/regressions/uri_roundtrip/).
+        let host = "xn--fjjjjjjjjjjjjjjjjjjjjjjjj-jjjj";
+        assert!(prep_host("fjjjjjjjjjjjjȴjjjjjjjjjȴjjj").is_err());
+        assert_eq!(prep_host(host), Err(JidError::InvalidHost(host.to_owned())));
+        assert!(BareJid::new(None, host).is_err());
+        // Not punycode at all.
+        assert!(prep_host("xn--.example").is_err());
+        // A label with a character across byte 4 is no A-label (and no
+        // panic).
+        assert_eq!(prep_host("abcç.example").unwrap(), "abcç.example");
+        assert_eq!(prep_host("xn--bcher-kva.ñ").unwrap(), "xn--bcher-kva.ñ");
     }
 
     #[test]
