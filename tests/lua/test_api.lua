@@ -295,17 +295,24 @@ check(after and #after.token == 24, "module still works after the sweep")
 -- Rust panic guard would turn into an abort); Lua 5.4 makes it a warning.
 -- Every call ends, failed or not, and the module keeps working. The
 -- finalisers raise only while one of the calls runs.
+
+-- Leaves n unreachable objects whose finaliser is fin, for the collector to
+-- find in the steps that follow.
+local function garbage_with_finaliser(n, fin)
+	collectgarbage("stop")
+	for _ = 1, n do
+		if newproxy then -- Lua 5.1 and LuaJIT: tables have no __gc
+			getmetatable(newproxy(true)).__gc = fin
+		else
+			setmetatable({}, { __gc = fin })
+		end
+	end
+	collectgarbage("restart")
+end
+
 do
 	local armed = false
 	local function boom() if armed then error("finaliser error") end end
-	local function doomed()
-		if newproxy then -- Lua 5.1 and LuaJIT: tables have no __gc
-			local p = newproxy(true)
-			getmetatable(p).__gc = boom
-			return p
-		end
-		return setmetatable({}, { __gc = boom })
-	end
 	local inv = assert(xi.create{ type = "account", host = "example.com", now = NOW,
 		additional_data = { note = "x", extra = { 1, 2, 3 } } })
 	local vopts = { token = inv.token, record = inv.record, now = NOW }
@@ -326,9 +333,7 @@ do
 	}
 	local ran, raised, other = 0, 0, {}
 	for _ = 1, 40 do
-		collectgarbage("stop")
-		for _ = 1, 50 do doomed() end
-		collectgarbage("restart")
+		garbage_with_finaliser(50, boom)
 		for _ = 1, 200 do
 			for _, f in ipairs(calls) do
 				armed = true
@@ -395,15 +400,7 @@ do
 			local gc = debug.getmetatable(v).__gc
 			local armed = false
 			local function kill() if armed then gc(v) end end
-			collectgarbage("stop")
-			for _ = 1, 20 do
-				if newproxy then
-					getmetatable(newproxy(true)).__gc = kill
-				else
-					setmetatable({}, { __gc = kill })
-				end
-			end
-			collectgarbage("restart")
+			garbage_with_finaliser(20, kill)
 			armed = true
 			local ok, got = pcall(read[1], v, opts)
 			armed = false
@@ -436,7 +433,7 @@ do
 	local inv = assert(xi.create{ type = "account", host = "example.com", roles = roles, now = NOW })
 	local vopts = { token = inv.token, record = inv.record, now = NOW }
 	local index = debug.getmetatable(assert(xi.validate(vopts))).__index
-	local state, fresh, errors = "idle", {}, 0
+	local state, fresh, broken = "idle", {}, 0
 	local function fin()
 		if state == "arm" then
 			state = "collect"
@@ -455,24 +452,16 @@ do
 	end
 	local function read() return index(temporary(), "additional_data") end
 	for _ = 1, 100 do
-		collectgarbage("stop")
-		for _ = 1, 40 do
-			if newproxy then
-				getmetatable(newproxy(true)).__gc = fin
-			else
-				setmetatable({}, { __gc = fin })
-			end
-		end
-		collectgarbage("restart")
-		if not pcall(read) then errors = errors + 1 end
+		garbage_with_finaliser(40, fin)
+		pcall(read)
 		state = "idle"
 		for _, f in ipairs(fresh) do
-			if f.token ~= inv.token then errors = -1e9 end
+			if f.token ~= inv.token then broken = broken + 1 end
 		end
 		fresh = {}
 		collectgarbage()
 	end
-	check(errors >= 0, "invites made while a failed read unwinds stay intact")
+	eq(broken, 0, "invites made while a failed read unwinds stay intact")
 end
 
 -- Loaded a second time (package.loaded cleared), the module keeps treating

@@ -78,7 +78,9 @@ pub fn prep_username(username: &str) -> Result<String, JidError> {
 
 /// Normalises a host with nameprep and checks that it converts to IDNA
 /// A-labels. The result keeps Unicode (`münchen.example`), as Prosody's
-/// configured hosts do; [`host_to_ascii`] gives the form for URIs.
+/// configured hosts do; [`host_to_ascii`] gives the form for URIs. A host
+/// given as A-labels keeps that form, and must decode to a host nameprep
+/// accepts unchanged.
 ///
 /// ```
 /// assert_eq!(xmpp_invites::prep_host("Example.COM").unwrap(), "example.com");
