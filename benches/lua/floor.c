@@ -1,15 +1,34 @@
 /*
- * The floor of a validate that reads the whole record, for the Lua bench:
- * floor(opts) walks the option table and opts.record with lua_next, as
+ * Floors for the Lua bench: C functions that do the least any binding must
+ * do for a result, and nothing more. Built by benches/run.sh lua.
+ *
+ * validate(opts) walks the option table and opts.record with lua_next, as
  * xmpp_invites's validate does, and returns a userdata of the size of its
  * validated invite with a metatable. No key is matched, no value checked,
  * nothing validated: what any binding that reads every field and returns
  * an object the caller cannot edit pays before doing any work.
  *
- * Built by benches/run.sh lua.
+ * create(opts) returns what stock's create returns: one table with its
+ * eight fields (type, jid, token, allow_registration, uri, created_at,
+ * expires, landing_page) and the XEP-0082 expiry text. It reads only
+ * opts.host and opts.landing_page, takes 18 bytes from getrandom, writes
+ * them in base64url, and builds the URI and the landing link by copying
+ * bytes: no other option read, no host prepared, no template parsed,
+ * nothing escaped or checked.
+ * create_buffered(opts) is the same with the bytes taken from a buffer
+ * that one getrandom call fills every 4,096 bytes, the floor for a
+ * generator in userspace (one that did any work per token would cost
+ * more).
  */
 #include <lauxlib.h>
 #include <lua.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#define TOKEN_BYTES 18
+#define TOKEN_CHARS 24
+#define TTL (7 * 86400)
 
 static int floor_validate(lua_State *L) {
 	luaL_checktype(L, 1, LUA_TTABLE);
@@ -30,8 +49,142 @@ static int floor_validate(lua_State *L) {
 	return 1;
 }
 
+static void os_bytes(lua_State *L, unsigned char *out) {
+	if (getrandom(out, TOKEN_BYTES, 0) != TOKEN_BYTES) {
+		luaL_error(L, "getrandom failed");
+	}
+}
+
+static void buffered_bytes(lua_State *L, unsigned char *out) {
+	static unsigned char pool[4096];
+	static size_t used = sizeof pool;
+	if (used + TOKEN_BYTES > sizeof pool) {
+		if (getrandom(pool, sizeof pool, 0) != (ssize_t)sizeof pool) {
+			luaL_error(L, "getrandom failed");
+		}
+		used = 0;
+	}
+	memcpy(out, pool + used, TOKEN_BYTES);
+	used += TOKEN_BYTES;
+}
+
+static void base64url(const unsigned char *in, char *out) {
+	static const char alphabet[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	for (int i = 0, o = 0; i < TOKEN_BYTES; i += 3, o += 4) {
+		unsigned v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 | in[i + 2];
+		out[o] = alphabet[v >> 18 & 63];
+		out[o + 1] = alphabet[v >> 12 & 63];
+		out[o + 2] = alphabet[v >> 6 & 63];
+		out[o + 3] = alphabet[v & 63];
+	}
+}
+
+static char *put(char *at, const char *s, size_t n) {
+	memcpy(at, s, n);
+	return at + n;
+}
+
+static char *digits(char *at, long v, int width) {
+	for (int i = width - 1; i >= 0; i--) {
+		at[i] = (char)('0' + v % 10);
+		v /= 10;
+	}
+	return at + width;
+}
+
+static int floor_create_with(lua_State *L, void (*bytes)(lua_State *, unsigned char *)) {
+	luaL_checktype(L, 1, LUA_TTABLE);
+	lua_settop(L, 1);
+	size_t host_len, template_len;
+	lua_getfield(L, 1, "host");
+	const char *host = lua_tolstring(L, 2, &host_len);
+	lua_getfield(L, 1, "landing_page");
+	const char *template = lua_tolstring(L, 3, &template_len);
+	if (host == NULL || template == NULL || host_len > 200 || template_len > 200) {
+		return luaL_error(L, "host and landing_page: short strings");
+	}
+
+	unsigned char raw[TOKEN_BYTES];
+	char token[TOKEN_CHARS];
+	bytes(L, raw);
+	base64url(raw, token);
+
+	char uri[300], *end = uri;
+	end = put(end, "xmpp:", 5);
+	end = put(end, host, host_len);
+	end = put(end, "?register;preauth=", 18);
+	end = put(end, token, TOKEN_CHARS);
+	size_t uri_len = (size_t)(end - uri);
+
+	char link[300];
+	size_t link_len = template_len;
+	const char *hole = strstr(template, "{invite.token}");
+	if (hole != NULL) {
+		end = put(link, template, (size_t)(hole - template));
+		end = put(end, token, TOKEN_CHARS);
+		size_t rest = template_len - (size_t)(hole - template) - 14;
+		end = put(end, hole + 14, rest);
+		link_len = (size_t)(end - link);
+	} else {
+		memcpy(link, template, template_len);
+	}
+
+	time_t now = time(NULL);
+	time_t expires = now + TTL;
+	struct tm tm;
+	gmtime_r(&expires, &tm);
+	char stamp[20];
+	end = digits(stamp, tm.tm_year + 1900L, 4);
+	*end++ = '-';
+	end = digits(end, tm.tm_mon + 1, 2);
+	*end++ = '-';
+	end = digits(end, tm.tm_mday, 2);
+	*end++ = 'T';
+	end = digits(end, tm.tm_hour, 2);
+	*end++ = ':';
+	end = digits(end, tm.tm_min, 2);
+	*end++ = ':';
+	end = digits(end, tm.tm_sec, 2);
+	*end = 'Z';
+
+	lua_createtable(L, 0, 8);
+	lua_pushliteral(L, "register");
+	lua_setfield(L, -2, "type");
+	lua_pushvalue(L, 2);
+	lua_setfield(L, -2, "jid");
+	lua_pushlstring(L, token, TOKEN_CHARS);
+	lua_setfield(L, -2, "token");
+	lua_pushboolean(L, 1);
+	lua_setfield(L, -2, "allow_registration");
+	lua_pushlstring(L, uri, uri_len);
+	lua_setfield(L, -2, "uri");
+	lua_pushinteger(L, (lua_Integer)now);
+	lua_setfield(L, -2, "created_at");
+	lua_pushinteger(L, (lua_Integer)expires);
+	lua_setfield(L, -2, "expires");
+	lua_pushlstring(L, link, link_len);
+	lua_setfield(L, -2, "landing_page");
+	lua_pushlstring(L, stamp, sizeof stamp);
+	return 2;
+}
+
+static int floor_create(lua_State *L) {
+	return floor_create_with(L, os_bytes);
+}
+
+static int floor_create_buffered(lua_State *L) {
+	return floor_create_with(L, buffered_bytes);
+}
+
 int luaopen_xi_bench_floor(lua_State *L) {
+	lua_createtable(L, 0, 3);
 	lua_newtable(L);
 	lua_pushcclosure(L, floor_validate, 1);
+	lua_setfield(L, -2, "validate");
+	lua_pushcfunction(L, floor_create);
+	lua_setfield(L, -2, "create");
+	lua_pushcfunction(L, floor_create_buffered);
+	lua_setfield(L, -2, "create_buffered");
 	return 1;
 }

@@ -6,7 +6,10 @@
 --
 -- usage: benches/run.sh lua, which builds xmpp_invites.so and
 -- xi_bench_floor.so (benches/lua/floor.c) into target/lua/lua54-release and
--- runs XI_MODULE_DIR=target/lua/lua54-release lua5.4 benches/lua/vs_stock.lua [--json]
+-- runs XI_MODULE_DIR=target/lua/lua54-release lua5.4 benches/lua/vs_stock.lua [--json].
+-- With XI_BENCH_SMOKE=1 (benches/run.sh lua-smoke, one of the test suites)
+-- every row runs once, briefly: the script, the floors and their checks
+-- work; the figures mean nothing.
 local prosody = os.getenv("PROSODY_LIB") or "/usr/lib/prosody"
 package.path = prosody .. "/?.lua;" .. package.path
 package.cpath = (os.getenv("XI_MODULE_DIR") or "target/lua/lua54-release") .. "/?.so;" .. prosody .. "/?.so;" .. package.cpath
@@ -20,9 +23,13 @@ local render_url = require "util.interpolation".new("%b{}", urlencode, {
 	noscheme = function (u) return (u:gsub("^[^:]+:", "")); end;
 })
 local xi = require "xmpp_invites"
--- benches/lua/floor.c: a lua_next walk of the options and the record and
--- a userdata result, nothing checked (the floor of a whole-record validate).
-local floor_validate = require "xi_bench_floor"
+-- benches/lua/floor.c: not ours, the least any binding must do. validate:
+-- a lua_next walk of the options and the record and a userdata result,
+-- nothing checked. create: stock's one table and expiry text from 18 bytes
+-- of getrandom, nothing prepared or checked; create_buffered: the same with
+-- the bytes from a buffer one getrandom call fills (a userspace generator's
+-- floor).
+local floor = require "xi_bench_floor"
 
 local HOST = "example.com"
 local TEMPLATE = "https://example.com/invite?{invite.token}"
@@ -68,32 +75,94 @@ local record = stock_create();
 local token = record.token;
 local validate_opts = { token = token, record = record };
 
-local function bench(f, min_seconds)
-	min_seconds = min_seconds or 0.5;
+local SMOKE = os.getenv("XI_BENCH_SMOKE") == "1";
+
+-- The sides of a row must do the same work. The create floor returns
+-- stock's fields, with stock's values where they are not random.
+do
+	local function keys(t)
+		local out = {};
+		for k in pairs(t) do out[#out + 1] = k; end
+		table.sort(out);
+		return table.concat(out, ",");
+	end
+	for _, make in ipairs{ floor.create, floor.create_buffered } do
+		local stock, stock_expiry = stock_create();
+		local f, f_expiry = make(create_opts);
+		assert(keys(f) == keys(stock), keys(f) .. " is not " .. keys(stock));
+		assert(f.token:match("^[%w_-]+$") and #f.token == #stock.token, f.token);
+		assert(f.uri == stock_uri("register", HOST, f.token), f.uri);
+		assert(f.landing_page == TEMPLATE:gsub("{invite.token}", f.token), f.landing_page);
+		assert(f.type == stock.type and f.jid == stock.jid and f.allow_registration == true);
+		assert(math.abs(f.created_at - stock.created_at) <= 1 and f.expires - f.created_at == TTL);
+		assert(f_expiry == datetime.datetime(f.expires), f_expiry .. " is not " .. stock_expiry);
+	end
+	assert(floor.create(create_opts).token ~= floor.create(create_opts).token);
+	assert(floor.create_buffered(create_opts).token ~= floor.create_buffered(create_opts).token);
+	local invite, expiry = ours_create();
+	assert(invite.uri == stock_uri("register", HOST, invite.token), invite.uri);
+	assert(invite.landing_page == TEMPLATE:gsub("{invite.token}", invite.token), invite.landing_page);
+	assert(expiry == datetime.datetime(invite.expires), expiry);
+	local valid = assert(xi.validate(validate_opts));
+	assert(valid.token == token and stock_validate(record, token).token == token);
+end
+
+-- The number of calls of f that take at least min_seconds.
+local function calibrate(f, min_seconds)
+	if SMOKE then return 100; end
 	for _ = 1, 1000 do f(); end -- warm up
-	local n, elapsed = 1000, 0;
+	local n = 1000;
 	while true do
 		local t0 = os.clock();
 		for _ = 1, n do f(); end
-		elapsed = os.clock() - t0;
-		if elapsed >= min_seconds then break; end
+		if os.clock() - t0 >= min_seconds then return n; end
 		n = n * 2;
 	end
-	return elapsed / n * 1e9;
+end
+
+local function time_calls(f, n)
+	local t0 = os.clock();
+	for _ = 1, n do f(); end
+	return (os.clock() - t0) / n * 1e9;
+end
+
+local function median(xs)
+	local s = { table.unpack(xs) };
+	table.sort(s);
+	return s[(#s + 1) // 2];
+end
+
+-- Stock and ours in alternating rounds, so that a busy neighbour slows
+-- both sides: the medians of each side's ns/op and of the rounds' ratios.
+local ROUNDS = SMOKE and 1 or 7;
+local function compare(stock_f, ours_f, before_ours)
+	before_ours = before_ours or function() end;
+	local n_stock = calibrate(stock_f, 0.1);
+	before_ours();
+	local n_ours = calibrate(ours_f, 0.1);
+	assert(xi.select_rng("os"));
+	local stock, ours, ratios = {}, {}, {};
+	for i = 1, ROUNDS do
+		stock[i] = time_calls(stock_f, n_stock);
+		before_ours();
+		ours[i] = time_calls(ours_f, n_ours);
+		assert(xi.select_rng("os"));
+		ratios[i] = stock[i] / ours[i];
+	end
+	return median(stock), median(ours), median(ratios);
 end
 
 -- require cost: each in a fresh interpreter, the median of several.
 local function require_cost(module_name, cpath)
 	local samples = {};
-	for i = 1, 15 do
+	for i = 1, SMOKE and 1 or 15 do
 		local cmd = ("lua5.4 -e 'package.path=%q..package.path; package.cpath=%q..package.cpath; local t=os.clock(); require(%q); io.write((os.clock()-t)*1e9)'")
 			:format(prosody .. "/?.lua;", cpath, module_name);
 		local p = assert(io.popen(cmd));
 		samples[i] = tonumber(p:read("a"));
 		p:close();
 	end
-	table.sort(samples);
-	return samples[8];
+	return median(samples);
 end
 
 local rows = {
@@ -104,7 +173,13 @@ local rows = {
 	-- Not ours: the C floor of any validate that reads the whole record
 	-- and returns an object the caller cannot edit.
 	{ "validate floor: walk + userdata (C)", function() return stock_validate(record, token); end,
-		function() return floor_validate(validate_opts); end },
+		function() return floor.validate(validate_opts); end },
+	-- Not ours: the C floor of any create that returns what stock returns,
+	-- with the OS's randomness and with a userspace generator's.
+	{ "create floor: getrandom + one table (C)", stock_create,
+		function() return floor.create(create_opts); end },
+	{ "create floor: buffered bytes + one table (C)", stock_create,
+		function() return floor.create_buffered(create_opts); end },
 	{ "URI only", function() return stock_uri("register", HOST, token); end,
 		function() return xi.build_uri{ host = HOST, action = "register", token = token }; end },
 	{ "landing link only", function() return render_url(TEMPLATE, { host = HOST, invite = record }); end,
@@ -118,27 +193,31 @@ local rows = {
 
 local results = {};
 for _, row in ipairs(rows) do
-	local stock = bench(row[2]);
-	if row.rng then assert(xi.select_rng(row.rng)); end
-	local ours = bench(row[3]);
-	assert(xi.select_rng("os"));
-	results[#results + 1] = { name = row[1], stock = stock, ours = ours };
+	local before_ours = row.rng and function() assert(xi.select_rng(row.rng)); end;
+	local stock, ours, ratio = compare(row[2], row[3], before_ours);
+	results[#results + 1] = { name = row[1], stock = stock, ours = ours, ratio = ratio };
 end
-results[#results + 1] = {
-	name = "require (fresh interpreter)",
-	stock = require_cost("util.id", prosody .. "/?.so;"),
-	ours = require_cost("xmpp_invites", (os.getenv("XI_MODULE_DIR") or "target/lua/lua54-release") .. "/?.so;"),
-};
+do
+	local stock = require_cost("util.id", prosody .. "/?.so;");
+	local ours = require_cost("xmpp_invites", (os.getenv("XI_MODULE_DIR") or "target/lua/lua54-release") .. "/?.so;");
+	results[#results + 1] = { name = "require (fresh interpreter)", stock = stock, ours = ours, ratio = stock / ours };
+end
+
+for _, r in ipairs(results) do
+	for _, x in ipairs{ r.stock, r.ours, r.ratio } do
+		assert(x > 0 and x < math.huge, r.name .. ": no figure");
+	end
+end
 
 if arg[1] == "--json" then
 	local parts = {};
 	for _, r in ipairs(results) do
-		parts[#parts + 1] = ('{"name":%q,"stock_ns":%.1f,"ours_ns":%.1f}'):format(r.name, r.stock, r.ours);
+		parts[#parts + 1] = ('{"name":%q,"stock_ns":%.1f,"ours_ns":%.1f,"ratio":%.3f}'):format(r.name, r.stock, r.ours, r.ratio);
 	end
 	print("[" .. table.concat(parts, ",") .. "]");
 else
-	print(("%-40s %14s %14s %10s"):format("operation", "stock ns/op", "ours ns/op", "stock/ours"));
+	print(("%-46s %14s %14s %10s"):format("operation", "stock ns/op", "ours ns/op", "stock/ours"));
 	for _, r in ipairs(results) do
-		print(("%-40s %14.0f %14.0f %9.2fx"):format(r.name, r.stock, r.ours, r.stock / r.ours));
+		print(("%-46s %14.0f %14.0f %9.2fx"):format(r.name, r.stock, r.ours, r.ratio));
 	end
 end
