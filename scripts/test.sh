@@ -102,6 +102,7 @@ main_job() {
 suite main-job main_job
 suite c bash tests/c/run.sh
 suite lua bash tests/lua/run.sh
+suite bench-lua-smoke benches/run.sh lua-smoke
 suite rockspec luarocks lint bindings/lua/xmpp_invites-0.1.0-1.rockspec
 suite cli-postgres bash tests/cli/postgres.sh
 suite prosody bash tests/prosody/run.sh
