@@ -788,13 +788,13 @@ xi_result xi_create_account_submission(const char *const *vars,
                                        bool *out_roster_subscription);
 
 /**
- * Formats Unix seconds as an XEP-0082 UTC date-time
+ * Formats `seconds` (Unix time) as an XEP-0082 UTC date-time
  * (`2026-11-28T09:00:00Z`) into `*out` (free with `xi_string_free`).
  *
  * # Safety
  * `out` is writable.
  */
-xi_result xi_datetime_format(int64_t unix, char **out);
+xi_result xi_datetime_format(int64_t seconds, char **out);
 
 /**
  * Parses an XEP-0082 date-time into Unix seconds.

@@ -5,7 +5,10 @@
 # 1. scripts/c-stage.sh builds the C ABI and stages an installed-style prefix
 #    (target/c-stage: header, libxmpp_invites.so/.a, xmpp_invites.pc);
 # 2. every function the header declares is exported, and is exercised by
-#    tests/c/test_bad_input.c;
+#    tests/c/test_bad_input.c; the header compiles with -Wall -Wextra
+#    -Werror -pedantic in every C dialect from C99 (strict and GNU: GCC's
+#    default is gnu17, where `unix` and `linux` are macros) and as C++,
+#    and a C++ program links against it and calls it;
 # 3. the tests (tests/c/test_*.c), the example (bindings/c/example.c) and a
 #    leak canary are built with the flags pkg-config gives, twice:
 #      asan      -fsanitize=address,undefined, linked against the static
@@ -24,10 +27,12 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
 start=$SECONDS
 cc="${CC:-gcc}"
+cxx="${CXX:-g++}"
 
 # --- prerequisites ----------------------------------------------------------
 missing=()
 command -v "$cc" >/dev/null || missing+=(gcc)
+command -v "$cxx" >/dev/null || missing+=(g++)
 command -v valgrind >/dev/null || missing+=(valgrind)
 command -v readelf >/dev/null || missing+=(binutils)
 if command -v pkg-config >/dev/null; then
@@ -100,6 +105,37 @@ elif [ -n "$untested" ]; then
 else
 	pass "coverage" "$(wc -l <"$out/header.syms") functions declared, exported (.so and .a) and exercised"
 fi
+
+echo "==> c: the header in every dialect"
+# Each dialect the compiler knows; GNU dialects predefine `unix` and
+# `linux`, which must not appear as names in the header.
+printf '#include <xmpp_invites.h>\nint main(void) { return xi_version() == 0; }\n' >"$out/dialect.c"
+dialects_ok=()
+dialects_failed=0
+for std in c99 gnu99 c11 gnu11 c17 gnu17 c2x gnu2x; do
+	if "$cc" -std="$std" -Wall -Wextra -Werror -pedantic "${xi_cflags[@]}" -fsyntax-only "$out/dialect.c" \
+		>"$out/logs/dialect-$std.log" 2>&1; then
+		dialects_ok+=("$std")
+	else
+		cat "$out/logs/dialect-$std.log" >&2
+		fail "header $std" "$cc -std=$std cannot compile a file that includes the header"
+		dialects_failed=1
+	fi
+done
+# C++: the header's extern "C" block, proven by linking and calling.
+printf '#include <xmpp_invites.h>\n#include <cstring>\nint main() { return std::strcmp(xi_result_name(XI_RESULT_OK), "ok") != 0; }\n' >"$out/dialect.cpp"
+for std in c++11 c++17 c++20; do
+	if "$cxx" -std="$std" -Wall -Wextra -Werror -pedantic "${xi_cflags[@]}" "$out/dialect.cpp" -o "$out/dialect-$std" \
+		"${xi_libs_shared[@]}" "-Wl,-rpath,$stage/lib" >"$out/logs/dialect-$std.log" 2>&1 &&
+		"$out/dialect-$std" >>"$out/logs/dialect-$std.log" 2>&1; then
+		dialects_ok+=("$std")
+	else
+		cat "$out/logs/dialect-$std.log" >&2
+		fail "header $std" "$cxx -std=$std: a C++ program that includes the header does not build, link or run"
+		dialects_failed=1
+	fi
+done
+((dialects_failed)) || pass "header" "compiles as ${dialects_ok[*]}"
 
 # name, source, extra flags
 programs=(

@@ -1010,7 +1010,7 @@ static void datetimes_and_periods(void)
 {
 	set_context("date-times");
 	static const struct {
-		int64_t unix;
+		int64_t seconds;
 		const char *text;
 	} cases[] = {
 	    {0, "1970-01-01T00:00:00Z"},
@@ -1022,11 +1022,11 @@ static void datetimes_and_periods(void)
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		char *text = NULL;
 		int64_t back = -1;
-		if (CHECK_OK(xi_datetime_format(cases[i].unix, &text)))
+		if (CHECK_OK(xi_datetime_format(cases[i].seconds, &text)))
 			CHECK_STR(text, cases[i].text);
 		xi_string_free(text);
 		CHECK_OK(xi_datetime_parse(cases[i].text, &back));
-		CHECK_INT(back, cases[i].unix);
+		CHECK_INT(back, cases[i].seconds);
 	}
 	int64_t t = 0;
 	CHECK_OK(xi_datetime_parse("2026-11-21T14:40:21+01:00", &t));

@@ -70,16 +70,16 @@ pub unsafe extern "C" fn xi_period_expiry(
     })
 }
 
-/// Formats Unix seconds as an XEP-0082 UTC date-time
+/// Formats `seconds` (Unix time) as an XEP-0082 UTC date-time
 /// (`2026-11-28T09:00:00Z`) into `*out` (free with `xi_string_free`).
 ///
 /// # Safety
 /// `out` is writable.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn xi_datetime_format(unix: i64, out: *mut *mut c_char) -> xi_result {
+pub unsafe extern "C" fn xi_datetime_format(seconds: i64, out: *mut *mut c_char) -> xi_result {
     guard(|| {
         out_ptr(out, "out")?;
-        let s = owned(&format_datetime(unix)?)?;
+        let s = owned(&format_datetime(seconds)?)?;
         // SAFETY: checked above.
         unsafe { write_out(out, s) };
         Ok(())
