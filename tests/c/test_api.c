@@ -587,6 +587,118 @@ static void ttl_source_note_format(void)
 	xi_new_invite_free(b);
 }
 
+/* One builder, many invites: each setter called between two creates
+ * changes the next invite and nothing else (the builder keeps its settings
+ * built, with the host prepared, until a setter changes them); a setter
+ * that fails changes nothing; threads may create from one builder at
+ * once. */
+static char *create_json(const xi_new_invite *b)
+{
+	xi_invite *inv = create(b, NOW);
+	char *json = inv ? record_json(inv) : NULL;
+	xi_invite_free(inv);
+	return json;
+}
+
+/* `next` has `has`, and `prev` had not. Frees prev, returns next. */
+static char *changed(char *prev, char *next, const char *has)
+{
+	CHECK(next != NULL && strstr(next, has) != NULL);
+	CHECK(prev != NULL && strstr(prev, has) == NULL);
+	if (next == NULL || strstr(next, has) == NULL)
+		fprintf(stderr, "  wanted %s in %s\n", has, next ? next : "(null)");
+	xi_string_free(prev);
+	return next;
+}
+
+struct shared_builder {
+	const xi_new_invite *b;
+	int64_t expires[64];
+};
+
+static int create_from_shared(void *arg)
+{
+	struct shared_builder *s = arg;
+	for (size_t i = 0; i < 64; i++) {
+		xi_invite *inv = NULL;
+		if (xi_new_invite_create(s->b, NOW, NULL, 0, &inv) != XI_RESULT_OK)
+			return 1;
+		s->expires[i] = xi_invite_expires(inv);
+		xi_invite_free(inv);
+	}
+	return 0;
+}
+
+static void builder_reused(void)
+{
+	set_context("a builder reused across setters");
+	xi_new_invite *b = NULL;
+	CHECK_OK(xi_new_invite_new(XI_INVITE_TYPE_ACCOUNT, "example.com", NULL, &b));
+	char *json = create_json(b);
+	char *again = create_json(b);
+	CHECK_STR(again, json);
+	xi_string_free(again);
+
+	CHECK_OK(xi_new_invite_set_ttl(b, (uint64_t)DAY, false));
+	json = changed(json, create_json(b), "\"expires\":1795354821");
+	CHECK_OK(xi_new_invite_add_role(b, "prosody:member"));
+	json = changed(json, create_json(b), "\"roles\":[\"prosody:member\"]");
+	CHECK_OK(xi_new_invite_set_legacy_roles(b, true));
+	json = changed(json, create_json(b), "\"roles\":{\"prosody:member\":true}");
+	CHECK_OK(xi_new_invite_add_group(b, "friends"));
+	json = changed(json, create_json(b), "\"groups\":[\"friends\"]");
+	CHECK_OK(xi_new_invite_set_source(b, "admin@example.com"));
+	json = changed(json, create_json(b), "\"source\":\"admin@example.com\"");
+	CHECK_OK(xi_new_invite_set_note(b, "hello"));
+	json = changed(json, create_json(b), "\"note\":\"hello\"");
+	CHECK_OK(xi_new_invite_set_max_uses(b, 3));
+	json = changed(json, create_json(b), "\"max_uses\":3");
+	CHECK_OK(xi_new_invite_set_reusable(b, true));
+	json = changed(json, create_json(b), "\"reusable\":true");
+	CHECK_OK(xi_new_invite_set_landing_page(b, "https://example.com/i/{invite.token}", NULL, 0));
+	json = changed(json, create_json(b), "\"landing_page\":\"https://example.com/i/" T0 "\"");
+
+	/* A setter that fails leaves the builder as it was. */
+	CHECK_RESULT(xi_new_invite_set_note(b, "\xff"), XI_RESULT_INVALID_UTF8);
+	CHECK_RESULT(xi_new_invite_set_token_format(b, 99, 0), XI_RESULT_INVALID_ENUM);
+	again = create_json(b);
+	CHECK_STR(again, json);
+	xi_string_free(again);
+
+	CHECK_OK(xi_new_invite_set_token_format(b, XI_TOKEN_FORMAT_BASE64URL, 12));
+	xi_invite *inv = NULL;
+	CHECK_OK(xi_new_invite_create(b, NOW, counting, 12, &inv));
+	CHECK_STR(xi_invite_token(inv), "AAECAwQFBgcICQoL");
+	xi_invite_free(inv);
+	CHECK_OK(xi_new_invite_set_hash_at_rest(b, true));
+	inv = NULL;
+	CHECK_OK(xi_new_invite_create(b, NOW, counting, 12, &inv));
+	char *stored = storage_changes(inv);
+	CHECK(strstr(stored, "sha256:") != NULL && strstr(stored, "AAECAwQFBgcICQoL") == NULL);
+	free(stored);
+	xi_invite_free(inv);
+	xi_string_free(json);
+	xi_new_invite_free(b);
+
+	set_context("threads creating from one builder");
+	CHECK_OK(xi_new_invite_new(XI_INVITE_TYPE_ACCOUNT, "example.com", NULL, &b));
+	CHECK_OK(xi_new_invite_set_ttl(b, (uint64_t)DAY, false));
+	struct shared_builder runs[4];
+	thrd_t t[4];
+	for (size_t i = 0; i < 4; i++) {
+		runs[i].b = b;
+		CHECK(thrd_create(&t[i], create_from_shared, &runs[i]) == thrd_success);
+	}
+	for (size_t i = 0; i < 4; i++) {
+		int rc = -1;
+		CHECK(thrd_join(t[i], &rc) == thrd_success);
+		CHECK_INT(rc, 0);
+		for (size_t k = 0; k < 64; k++)
+			CHECK_INT(runs[i].expires[k], NOW + DAY);
+	}
+	xi_new_invite_free(b);
+}
+
 /* --- randomness ------------------------------------------------------------ */
 
 static void randomness(void)
@@ -1326,6 +1438,7 @@ int main(void)
 	group();
 	multi_use();
 	ttl_source_note_format();
+	builder_reused();
 	randomness();
 	fork_safe_rng();
 	quotas();

@@ -60,11 +60,51 @@ pub(crate) fn invite_type(t: u32) -> Result<InviteType, Fail> {
     })
 }
 
-/// An invite to create (opaque). Made by `xi_new_invite_new`, configured
-/// with the `xi_new_invite_set_*`/`_add_*` functions, turned into invites
-/// by `xi_new_invite_create` (as often as wanted), freed by
-/// `xi_new_invite_free`.
-pub struct xi_new_invite {
+pub use builder::xi_new_invite;
+
+mod builder {
+    use std::sync::OnceLock;
+
+    use xmpp_invites::NewInvite;
+
+    use super::Spec;
+
+    /// An invite to create (opaque). Made by `xi_new_invite_new`, configured
+    /// with the `xi_new_invite_set_*`/`_add_*` functions, turned into invites
+    /// by `xi_new_invite_create` (as often as wanted), freed by
+    /// `xi_new_invite_free`.
+    pub struct xi_new_invite {
+        spec: Spec,
+        /// `spec` built, kept for every create until a setter changes
+        /// `spec`: the strings are copied and the host prepared once, not
+        /// per invite. Private to this module, so that every change goes
+        /// through [`xi_new_invite::spec_mut`], which drops it.
+        built: OnceLock<NewInvite>,
+    }
+
+    impl xi_new_invite {
+        pub(super) fn new(spec: Spec) -> Self {
+            Self {
+                spec,
+                built: OnceLock::new(),
+            }
+        }
+
+        /// The settings, to change: the built invite is dropped.
+        pub(super) fn spec_mut(&mut self) -> &mut Spec {
+            self.built.take();
+            &mut self.spec
+        }
+
+        /// The settings built into a `NewInvite`, once per change.
+        pub(super) fn built(&self) -> &NewInvite {
+            self.built.get_or_init(|| self.spec.build())
+        }
+    }
+}
+
+/// What the setters say of the invites a builder creates.
+pub(crate) struct Spec {
     kind: InviteType,
     host: String,
     user: Option<String>,
@@ -82,7 +122,7 @@ pub struct xi_new_invite {
     landing: Option<std::sync::Arc<LandingPage>>,
 }
 
-impl xi_new_invite {
+impl Spec {
     fn build(&self) -> NewInvite {
         let user = self.user.as_deref().unwrap_or_default();
         let mut n = match self.kind {
@@ -167,7 +207,7 @@ pub unsafe extern "C" fn xi_new_invite_new(
                 format!("user is NULL: a {kind} invite needs one"),
             ));
         }
-        let b = Box::new(xi_new_invite {
+        let b = Box::new(xi_new_invite::new(Spec {
             kind,
             host: host.to_owned(),
             user: user.map(str::to_owned),
@@ -182,7 +222,7 @@ pub unsafe extern "C" fn xi_new_invite_new(
             legacy_roles: false,
             format: None,
             landing: None,
-        });
+        }));
         // SAFETY: checked above.
         unsafe { write_out(out, Box::into_raw(b)) };
         Ok(())
@@ -212,7 +252,7 @@ pub unsafe extern "C" fn xi_new_invite_set_ttl(
 ) -> xi_result {
     guard(|| {
         // SAFETY: as the caller promised.
-        unsafe { arg_mut(b, "b") }?.ttl = Some(period(seconds, never));
+        unsafe { arg_mut(b, "b") }?.spec_mut().ttl = Some(period(seconds, never));
         Ok(())
     })
 }
@@ -229,7 +269,7 @@ pub unsafe extern "C" fn xi_new_invite_add_role(
     guard(|| {
         // SAFETY: as the caller promised.
         let (b, role) = unsafe { (arg_mut(b, "b")?, arg_str(role, "role")?) };
-        b.roles.push(role.to_owned());
+        b.spec_mut().roles.push(role.to_owned());
         Ok(())
     })
 }
@@ -246,7 +286,7 @@ pub unsafe extern "C" fn xi_new_invite_add_group(
     guard(|| {
         // SAFETY: as the caller promised.
         let (b, group) = unsafe { (arg_mut(b, "b")?, arg_str(group, "group")?) };
-        b.groups.push(group.to_owned());
+        b.spec_mut().groups.push(group.to_owned());
         Ok(())
     })
 }
@@ -263,7 +303,7 @@ pub unsafe extern "C" fn xi_new_invite_set_source(
     guard(|| {
         // SAFETY: as the caller promised.
         let (b, source) = unsafe { (arg_mut(b, "b")?, opt_str(source, "source")?) };
-        b.source = source.map(str::to_owned);
+        b.spec_mut().source = source.map(str::to_owned);
         Ok(())
     })
 }
@@ -280,7 +320,7 @@ pub unsafe extern "C" fn xi_new_invite_set_note(
     guard(|| {
         // SAFETY: as the caller promised.
         let (b, note) = unsafe { (arg_mut(b, "b")?, opt_str(note, "note")?) };
-        b.note = note.map(str::to_owned);
+        b.spec_mut().note = note.map(str::to_owned);
         Ok(())
     })
 }
@@ -297,7 +337,7 @@ pub unsafe extern "C" fn xi_new_invite_set_max_uses(
 ) -> xi_result {
     guard(|| {
         // SAFETY: as the caller promised.
-        unsafe { arg_mut(b, "b") }?.max_uses = Some(max_uses);
+        unsafe { arg_mut(b, "b") }?.spec_mut().max_uses = Some(max_uses);
         Ok(())
     })
 }
@@ -314,7 +354,7 @@ pub unsafe extern "C" fn xi_new_invite_set_reusable(
 ) -> xi_result {
     guard(|| {
         // SAFETY: as the caller promised.
-        unsafe { arg_mut(b, "b") }?.reusable = Some(reusable);
+        unsafe { arg_mut(b, "b") }?.spec_mut().reusable = Some(reusable);
         Ok(())
     })
 }
@@ -333,7 +373,7 @@ pub unsafe extern "C" fn xi_new_invite_set_hash_at_rest(
 ) -> xi_result {
     guard(|| {
         // SAFETY: as the caller promised.
-        unsafe { arg_mut(b, "b") }?.hashed = hashed;
+        unsafe { arg_mut(b, "b") }?.spec_mut().hashed = hashed;
         Ok(())
     })
 }
@@ -350,7 +390,7 @@ pub unsafe extern "C" fn xi_new_invite_set_legacy_roles(
 ) -> xi_result {
     guard(|| {
         // SAFETY: as the caller promised.
-        unsafe { arg_mut(b, "b") }?.legacy_roles = legacy;
+        unsafe { arg_mut(b, "b") }?.spec_mut().legacy_roles = legacy;
         Ok(())
     })
 }
@@ -368,7 +408,8 @@ pub unsafe extern "C" fn xi_new_invite_set_token_format(
     guard(|| {
         // SAFETY: as the caller promised.
         let b = unsafe { arg_mut(b, "b") }?;
-        b.format = Some(token_format(format, size)?);
+        let format = token_format(format, size)?;
+        b.spec_mut().format = Some(format);
         Ok(())
     })
 }
@@ -413,7 +454,8 @@ pub unsafe extern "C" fn xi_new_invite_set_landing_page(
         // SAFETY: as the caller promised.
         let b = unsafe { arg_mut(b, "b") }?;
         // SAFETY: as the caller promised.
-        b.landing = Some(unsafe { landing_page(template, supports, n_supports) }?.into());
+        let page = unsafe { landing_page(template, supports, n_supports) }?;
+        b.spec_mut().landing = Some(page.into());
         Ok(())
     })
 }
@@ -443,7 +485,7 @@ pub unsafe extern "C" fn xi_new_invite_create(
     guard(|| {
         out_ptr(out, "out")?;
         // SAFETY: as the caller promised.
-        let new = unsafe { arg_ref(b, "b") }?.build();
+        let new = unsafe { arg_ref(b, "b") }?.built();
         // SAFETY: as the caller promised.
         let invite = unsafe { with_rng(random, random_len, |rng| Ok(new.create(rng, now)?)) }?;
         let handle = Box::new(xi_invite {
