@@ -72,7 +72,8 @@ mod builder {
     /// An invite to create (opaque). Made by `xi_new_invite_new`, configured
     /// with the `xi_new_invite_set_*`/`_add_*` functions, turned into invites
     /// by `xi_new_invite_create` (as often as wanted), freed by
-    /// `xi_new_invite_free`.
+    /// `xi_new_invite_free`. Several threads may create from one builder at
+    /// once; a setter needs the builder to itself.
     pub struct xi_new_invite {
         spec: Spec,
         /// `spec` built, kept for every create until a setter changes
