@@ -568,15 +568,8 @@ unsafe fn inspect_record(h: &Harness<'_>, rec: *const xi_record) {
     }
 }
 
-/// Creates an invite through the builder, from fuzzed settings.
-unsafe fn create(h: &Harness<'_>) -> Option<*mut xi_invite> {
-    let (_, b) = h.out(
-        "xi_new_invite_new",
-        O_NEW_INVITE,
-        sentinel(),
-        |out| unsafe { xi_new_invite_new(h.ctl.invite_type, h.arg(F_HOST), h.arg(F_USER), out) },
-    );
-    let b = b?;
+/// The first half of the builder's fuzzed settings.
+unsafe fn configure_first(h: &Harness<'_>, b: *mut xi_new_invite) {
     unsafe {
         if h.flag2(0) {
             check(
@@ -600,6 +593,12 @@ unsafe fn create(h: &Harness<'_>) -> Option<*mut xi_invite> {
             "xi_new_invite_set_source",
             xi_new_invite_set_source(b, h.arg(F_USERNAME)),
         );
+    }
+}
+
+/// The second half of the builder's fuzzed settings.
+unsafe fn configure_second(h: &Harness<'_>, b: *mut xi_new_invite) {
+    unsafe {
         check(
             "xi_new_invite_set_legacy_roles",
             xi_new_invite_set_legacy_roles(b, h.flag2(1)),
@@ -635,6 +634,41 @@ unsafe fn create(h: &Harness<'_>) -> Option<*mut xi_invite> {
             xi_new_invite_set_ttl(null_mut(), 1, false),
         );
     }
+}
+
+/// The result of creating from `b`, and the record as JSON on success.
+unsafe fn create_record(
+    b: *const xi_new_invite,
+    now: i64,
+    random: &[u8],
+) -> (xi_result, Option<String>) {
+    let mut inv = null_mut();
+    let r = check("xi_new_invite_create (again)", unsafe {
+        xi_new_invite_create(b, now, random.as_ptr(), random.len(), &mut inv)
+    });
+    if r != xi_result::Ok {
+        return (r, None);
+    }
+    let mut json = null_mut();
+    let j = check("xi_invite_record_json (again)", unsafe {
+        xi_invite_record_json(inv, &mut json)
+    });
+    unsafe { xi_invite_free(inv) };
+    (j, (j == xi_result::Ok).then(|| take(json)))
+}
+
+/// Creates an invite through the builder, from fuzzed settings.
+///
+/// The builder keeps its settings built between creates: it creates once
+/// after the first half of the settings, and the invite made after the
+/// second half must be the one a builder given all of them at once makes
+/// from the same bytes.
+unsafe fn create(h: &Harness<'_>) -> Option<*mut xi_invite> {
+    let new_builder = |out: *mut *mut xi_new_invite| unsafe {
+        xi_new_invite_new(h.ctl.invite_type, h.arg(F_HOST), h.arg(F_USER), out)
+    };
+    let (_, b) = h.out("xi_new_invite_new", O_NEW_INVITE, sentinel(), new_builder);
+    let b = b?;
     // Enough supplied bytes for any token: the field, repeated.
     let field = h.fields.bytes(F_RANDOM).unwrap_or_default();
     let random: Vec<u8> = if field.is_empty() || h.flag2(5) {
@@ -642,6 +676,25 @@ unsafe fn create(h: &Harness<'_>) -> Option<*mut xi_invite> {
     } else {
         field.iter().copied().cycle().take(4096).collect()
     };
+    unsafe {
+        configure_first(h, b);
+        create_record(b, h.ctl.now, &random);
+        configure_second(h, b);
+    }
+    let again = unsafe { create_record(b, h.ctl.now, &random) };
+    let mut fresh = null_mut();
+    if check("xi_new_invite_new (fresh)", new_builder(&mut fresh)) == xi_result::Ok {
+        let once = unsafe {
+            configure_first(h, fresh);
+            configure_second(h, fresh);
+            create_record(fresh, h.ctl.now, &random)
+        };
+        unsafe { xi_new_invite_free(fresh) };
+        assert_eq!(
+            again, once,
+            "a builder that created before its last settings differs from a fresh one"
+        );
+    }
     let (_, invite) = h.out("xi_new_invite_create", O_CREATE, sentinel(), |out| unsafe {
         xi_new_invite_create(b, h.ctl.now, random.as_ptr(), random.len(), out)
     });
