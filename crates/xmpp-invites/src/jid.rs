@@ -80,7 +80,8 @@ pub fn prep_username(username: &str) -> Result<String, JidError> {
 /// A-labels. The result keeps Unicode (`münchen.example`), as Prosody's
 /// configured hosts do; [`host_to_ascii`] gives the form for URIs. A host
 /// given as A-labels keeps that form, and must decode to a host nameprep
-/// accepts unchanged.
+/// accepts unchanged; a label given in Unicode must come back from its
+/// A-label as written (not so `Ⴀ`, U+10A0, which IDNA maps to U+2D00).
 ///
 /// ```
 /// assert_eq!(xmpp_invites::prep_host("Example.COM").unwrap(), "example.com");
@@ -107,35 +108,48 @@ fn prep_host_checked(host: &str) -> Result<(String, bool), JidError> {
     if prepped.len() > MAX_PART_BYTES {
         return Err(JidError::TooLong);
     }
-    host_to_ascii(prepped)?;
-    check_a_labels(prepped)?;
+    let ascii = host_to_ascii_cow(prepped)?;
+    check_round_trip(prepped, &ascii)?;
     // Nameprep may have made a plain host of it (`Example.COM`).
     Ok((prepped.to_owned(), is_plain_ascii_host(prepped)))
 }
 
-/// A host written with A-labels (`xn--…`) must stand for a Unicode host
-/// that is itself valid and prepared, as its readers take it in that form
-/// (the URI parser, and servers that compare hosts as Unicode). IDNA's
-/// tables are newer than nameprep's Unicode 3.2, so an A-label can decode
-/// to a character nameprep does not know: `xn--fjjjjjjjjjjjjjjjjjjjjjjjj-jjjj`
-/// holds U+0234, which IDNA allows and nameprep refuses.
-fn check_a_labels(host: &str) -> Result<(), JidError> {
-    let has_a_label = host.split('.').any(|label| {
-        label
-            .as_bytes()
-            .get(..4)
-            .is_some_and(|p| p.eq_ignore_ascii_case(b"xn--"))
-    });
-    if !has_a_label {
-        return Ok(());
-    }
+/// A prepared host must come back from its A-labels as itself, as the URI
+/// parser and servers that compare hosts as Unicode read it there. IDNA's
+/// tables are newer than nameprep's Unicode 3.2, so the two can disagree:
+/// - an A-label can decode to a character nameprep does not know:
+///   `xn--fjjjjjjjjjjjjjjjjjjjjjjjj-jjjj` holds U+0234, which IDNA allows
+///   and nameprep refuses;
+/// - IDNA can map a character that nameprep keeps: Unicode 3.2 has no
+///   lowercase for the Georgian capital U+10A0, so nameprep leaves `Ⴀ` as
+///   it is, while IDNA writes it as `xn--rkj`, which is U+2D00 (not in
+///   Unicode 3.2, so no host nameprep accepts).
+///
+/// So the Unicode form of `ascii` must be prepared (nameprep leaves it as
+/// it is), and each label `host` wrote in Unicode must be that form's label.
+fn check_round_trip(host: &str, ascii: &str) -> Result<(), JidError> {
     let invalid = || JidError::InvalidHost(host.to_owned());
-    let (unicode, result) = idna::domain_to_unicode(host);
+    let (unicode, result) = idna::domain_to_unicode(ascii);
     result.map_err(|_| invalid())?;
     match stringprep::nameprep(&unicode) {
-        Ok(prepped) if prepped == unicode => Ok(()),
-        _ => Err(invalid()),
+        Ok(prepped) if prepped == unicode => {}
+        _ => return Err(invalid()),
     }
+    let (mut written, mut read) = (host.split('.'), unicode.split('.'));
+    loop {
+        match (written.next(), read.next()) {
+            (None, None) => return Ok(()),
+            (Some(w), Some(r)) if is_a_label(w) || w == r => {}
+            _ => return Err(invalid()),
+        }
+    }
+}
+
+fn is_a_label(label: &str) -> bool {
+    label
+        .as_bytes()
+        .get(..4)
+        .is_some_and(|p| p.eq_ignore_ascii_case(b"xn--"))
 }
 
 /// The host as IDNA A-labels (`münchen.example` → `xn--mnchen-3ya.example`),
@@ -343,6 +357,33 @@ mod tests {
         // panic).
         assert_eq!(prep_host("abcç.example").unwrap(), "abcç.example");
         assert_eq!(prep_host("xn--bcher-kva.ñ").unwrap(), "xn--bcher-kva.ñ");
+    }
+
+    #[test]
+    fn unicode_labels_must_come_back_from_their_a_labels() {
+        // U+10A0: nameprep (Unicode 3.2) keeps it, IDNA writes it as
+        // xn--rkj, which is U+2D00, a character nameprep does not know.
+        // Found by tests/robustness.rs (creation_never_panics): the URI of
+        // an invite for this host did not parse.
+        assert_eq!(stringprep::nameprep("Ⴀ").unwrap(), "Ⴀ");
+        assert_eq!(host_to_ascii("Ⴀ").unwrap(), "xn--rkj");
+        for host in ["Ⴀ", "Ⴀ.example", "xn--bcher-kva.Ⴀ", "xn--rkj"] {
+            assert_eq!(
+                prep_host(host),
+                Err(JidError::InvalidHost(host.to_owned())),
+                "{host}"
+            );
+        }
+        assert!(BareJid::new(Some("romeo"), "Ⴀ.example").is_err());
+        // Hosts that come back as written still pass, mixed forms too.
+        for host in ["bücher.example", "ñ.xn--bcher-kva.example", "例え.テスト"] {
+            let ascii = host_to_ascii(host).unwrap();
+            let (unicode, result) = idna::domain_to_unicode(&ascii);
+            result.unwrap();
+            assert_eq!(prep_host(host).unwrap(), host);
+            assert_eq!(prep_host(&ascii).unwrap(), ascii);
+            assert_eq!(prep_host(&unicode).unwrap(), unicode);
+        }
     }
 
     #[test]
