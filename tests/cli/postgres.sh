@@ -41,33 +41,46 @@ stop() {
 }
 trap stop EXIT INT TERM
 
-# A free port: nothing answers on it now.
-port=""
-for _ in $(seq 1 50); do
-    candidate=$((20000 + RANDOM % 40000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then
-        port=$candidate
-        break
-    fi
-done
-if [ -z "$port" ]; then
-    echo "postgres.sh: found no free port on 127.0.0.1" >&2
-    exit 1
-fi
-
 "${as_user[@]}" "$bindir/initdb" -D "$work/data" -U postgres -A trust -E UTF8 \
     --locale=C --no-sync >"$work/initdb.log" 2>&1 || {
     cat "$work/initdb.log" >&2
     echo "postgres.sh: initdb failed" >&2
     exit 1
 }
-"${as_user[@]}" "$bindir/pg_ctl" -D "$work/data" -l "$work/server.log" -w -t 30 \
-    -o "-c listen_addresses=127.0.0.1 -p $port -k $work -c fsync=off -c max_connections=100" \
-    start >/dev/null || {
+
+# A free port: nothing answers on it now. Candidates stay below Linux's
+# range for outgoing connections (32768 and up by default), whose ports a
+# recent run's connections may still hold in TIME_WAIT, where no probe
+# sees them; and a start that fails (the port taken in between) is tried
+# again on another port.
+free_port() {
+    local candidate
+    for _ in $(seq 1 50); do
+        candidate=$((20000 + RANDOM % 12000))
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then
+            echo "$candidate"
+            return 0
+        fi
+    done
+    echo "postgres.sh: found no free port on 127.0.0.1" >&2
+    return 1
+}
+started=""
+for attempt in 1 2 3 4 5; do
+    port=$(free_port) || exit 1
+    if "${as_user[@]}" "$bindir/pg_ctl" -D "$work/data" -l "$work/server.log" -w -t 30 \
+        -o "-c listen_addresses=127.0.0.1 -p $port -k $work -c fsync=off -c max_connections=100" \
+        start >/dev/null; then
+        started=1
+        break
+    fi
+    echo "postgres.sh: the server did not start on port $port (attempt $attempt of 5)" >&2
+done
+if [ -z "$started" ]; then
     cat "$work/server.log" >&2
     echo "postgres.sh: the server did not start" >&2
     exit 1
-}
+fi
 echo "postgres.sh: PostgreSQL $("$bindir/postgres" --version | awk '{print $3}') on 127.0.0.1:$port ($work)"
 
 export XI_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$port"
