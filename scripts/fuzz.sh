@@ -3,8 +3,9 @@
 # LeakSanitizer), see fuzz/README.md.
 #
 #   scripts/fuzz.sh smoke          build every target, fuzz each for 10 s
-#                                  (FUZZ_SMOKE_SECONDS) from the seeds alone,
-#                                  replay fuzz/regressions
+#                                  (FUZZ_SMOKE_SECONDS) from the seeds alone
+#                                  with a fixed libFuzzer seed, replay
+#                                  fuzz/regressions
 #   scripts/fuzz.sh long [SECONDS] SECONDS per target (600), growing fuzz/corpus
 #   scripts/fuzz.sh replay         build, replay fuzz/regressions only
 #
@@ -14,7 +15,10 @@
 #
 # Environment: FUZZ_TARGETS (space-separated subset), FUZZ_JOBS (targets run
 # side by side; default: the number of CPUs), FUZZ_TIMEOUT (seconds one input
-# may take before it counts as a hang; 10), FUZZ_SMOKE_SECONDS (10).
+# may take before it counts as a hang; 10), FUZZ_SMOKE_SECONDS (10),
+# FUZZ_SEED (libFuzzer's -seed: 1 for smoke, so that the test suite's run
+# tries the same inputs every time, on a machine of the same speed; a new
+# random one per long run unless set).
 #
 # Stable Rust is enough: cargo-fuzz's nightly flags (-Zsanitizer=address,
 # -Zsanitizer-coverage) are allowed by RUSTC_BOOTSTRAP=1, set for the fuzz
@@ -28,8 +32,8 @@ readonly INSTALL="cargo install cargo-fuzz --version $CARGO_FUZZ_VERSION --locke
 
 mode="${1:-}"
 case "$mode" in
-smoke) seconds="${FUZZ_SMOKE_SECONDS:-10}" ;;
-long) seconds="${2:-600}" ;;
+smoke) seconds="${FUZZ_SMOKE_SECONDS:-10}" seed="${FUZZ_SEED:-1}" ;;
+long) seconds="${2:-600}" seed="${FUZZ_SEED:-0}" ;;
 replay) seconds=0 ;;
 *)
 	echo "usage: $0 smoke | long [SECONDS] | replay" >&2
@@ -37,6 +41,7 @@ replay) seconds=0 ;;
 	;;
 esac
 [[ "$seconds" =~ ^[0-9]+$ ]] || { echo "fuzz: SECONDS must be a whole number, not '$seconds'" >&2; exit 2; }
+[[ "${seed:-0}" =~ ^[0-9]+$ ]] || { echo "fuzz: FUZZ_SEED must be a whole number, not '$seed'" >&2; exit 2; }
 
 # --- prerequisites ------------------------------------------------------------
 if ! cargo fuzz --version >/dev/null 2>&1; then
@@ -96,7 +101,7 @@ fuzz_one() {
 	mkdir -p "$artifacts" "$corpus/$t"
 	marker="$(mktemp)"
 	"$bin_dir/$t" "$corpus/$t" \
-		-max_total_time="$seconds" -timeout="$timeout_s" -rss_limit_mb=2048 \
+		-max_total_time="$seconds" -seed="${seed:-0}" -timeout="$timeout_s" -rss_limit_mb=2048 \
 		-print_final_stats=1 -artifact_prefix="$artifacts/" >"$log" 2>&1
 	local rc=$?
 	local execs crashes
