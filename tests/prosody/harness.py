@@ -24,6 +24,9 @@ ROOT = Path(__file__).resolve().parents[2]
 OUR_MODULES = ROOT / "bindings" / "prosody"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 PARS = "urn:xmpp:pars:0"
+# How long to wait for an answer that should come: only a failing test waits
+# this long, and a loaded 2-core machine can stall for seconds.
+WAIT = 30.0
 
 
 def free_port() -> int:
@@ -122,7 +125,7 @@ log = {{ debug = "{self.log_path}" }}
         env["LUA_CPATH"] = cpath
         return env
 
-    def start(self, timeout: float = 20) -> "Prosody":
+    def start(self, timeout: float = 2 * WAIT) -> "Prosody":
         self.write_config()
         self.proc = subprocess.Popen(
             ["prosody", "-F", "--config", str(self.config_path)],
@@ -221,7 +224,7 @@ class Client(slixmpp.ClientXMPP):
         self.send_presence()
         self.ready.set()
 
-    async def online(self, timeout: float = 10) -> "Client":
+    async def online(self, timeout: float = WAIT) -> "Client":
         self.connect("127.0.0.1", self.port)
         await asyncio.wait_for(self.ready.wait(), timeout)
         if self.failed:
@@ -232,7 +235,7 @@ class Client(slixmpp.ClientXMPP):
         """Runs an ad-hoc command: returns the final <command/> (the first
         response when no form is submitted), or raises IqError."""
         to = to or self.boundjid.domain
-        first = await self.plugin["xep_0050"].send_command(to, node, timeout=10)
+        first = await self.plugin["xep_0050"].send_command(to, node, timeout=WAIT)
         cmd = first["command"]
         if submit is None or cmd["status"] != "executing":
             return cmd
@@ -246,7 +249,7 @@ class Client(slixmpp.ClientXMPP):
         iq["command"]["sessionid"] = cmd["sessionid"]
         iq["command"]["action"] = "complete"
         iq["command"].append(form)
-        result = await iq.send(timeout=10)
+        result = await iq.send(timeout=WAIT)
         return result["command"]
 
     def roster_item(self, jid: str) -> dict:
@@ -302,7 +305,7 @@ class Registrar(slixmpp.ClientXMPP):
         self.registering.set()
         await self.finished.wait()
 
-    async def open(self, timeout: float = 10) -> "Registrar":
+    async def open(self, timeout: float = WAIT) -> "Registrar":
         self.connect("127.0.0.1", self.port)
         await asyncio.wait_for(self.registering.wait(), timeout)
         return self
@@ -313,7 +316,7 @@ class Registrar(slixmpp.ClientXMPP):
         iq = self.Iq()
         iq["type"] = itype
         iq.append(payload)
-        answer = asyncio.ensure_future(iq.send(timeout=10))
+        answer = asyncio.ensure_future(iq.send(timeout=WAIT))
         gone = asyncio.ensure_future(self.gone.wait())
         done, _ = await asyncio.wait({answer, gone}, return_when=asyncio.FIRST_COMPLETED)
         gone.cancel()

@@ -4,7 +4,7 @@ contact invite is used to register, on a real Prosody with our modules."""
 import asyncio
 
 from conftest import run
-from harness import PARS, Client, form_values
+from harness import PARS, WAIT, Client, form_values
 from slixmpp.xmlstream import ET
 from test_adhoc import CONTACT, token_of
 from test_register import register
@@ -12,7 +12,7 @@ from test_register import register
 USERS = ["admin@example.com", "alice@example.com", "bob@example.com", "carol@other.example"]
 
 
-async def until(predicate, timeout=5.0):
+async def until(predicate, timeout=WAIT):
     """Waits until predicate() is true; returns whether it became true."""
     deadline = asyncio.get_running_loop().time() + timeout
     while asyncio.get_running_loop().time() < deadline:
