@@ -82,6 +82,8 @@ pub fn prep_username(username: &str) -> Result<String, JidError> {
 /// given as A-labels keeps that form, and must decode to a host nameprep
 /// accepts unchanged; a label given in Unicode must come back from its
 /// A-label as written (not so `Ⴀ`, U+10A0, which IDNA maps to U+2D00).
+/// IDNA's other full stops (U+3002, U+FF0E, U+FF61) separate labels as
+/// `.` does, and are written as `.`.
 ///
 /// ```
 /// assert_eq!(xmpp_invites::prep_host("Example.COM").unwrap(), "example.com");
@@ -101,6 +103,15 @@ fn prep_host_checked(host: &str) -> Result<(String, bool), JidError> {
         return Ok((host.to_owned(), true));
     }
     let prepped = stringprep::nameprep(host).map_err(|_| JidError::InvalidHost(host.to_owned()))?;
+    // IDNA's other label separators are dots (RFC 3490 section 3.1, RFC
+    // 6122 section 2.2). Nameprep has turned U+FF0E into '.', and U+FF61
+    // and U+FE12 into U+3002, which it keeps: a host written with it would
+    // otherwise keep a label that its A-labels split in two.
+    let prepped = if prepped.contains('\u{3002}') {
+        std::borrow::Cow::Owned(prepped.replace('\u{3002}', "."))
+    } else {
+        prepped
+    };
     let prepped = prepped.strip_suffix('.').unwrap_or(&prepped);
     if prepped.is_empty() {
         return Err(JidError::EmptyHost);
@@ -375,6 +386,21 @@ mod tests {
             );
         }
         assert!(BareJid::new(Some("romeo"), "Ⴀ.example").is_err());
+        // IDNA's other dots are dots.
+        for host in [
+            "例え。テスト",
+            "例え｡テスト",
+            "例え．テスト",
+            "例え︒テスト",
+            "例え。テスト。",
+        ] {
+            assert_eq!(prep_host(host).unwrap(), "例え.テスト", "{host}");
+        }
+        assert_eq!(prep_host("Example。COM").unwrap(), "example.com");
+        assert_eq!(
+            prep_host("xn--bcher-kva。example").unwrap(),
+            "xn--bcher-kva.example"
+        );
         // Hosts that come back as written still pass, mixed forms too.
         for host in ["bücher.example", "ñ.xn--bcher-kva.example", "例え.テスト"] {
             let ascii = host_to_ascii(host).unwrap();
