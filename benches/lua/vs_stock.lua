@@ -221,7 +221,7 @@ end
 -- links ICU and with it libstdc++ and libgcc_s, the unwinder our object
 -- links too, so the loader no longer pays for libgcc_s there.
 local require_in_prosody = require_cost("xmpp_invites",
-	prosody .. "/?.so;" .. (os.getenv("XI_MODULE_DIR") or "target/lua/lua54-release") .. "/?.so;", "util.encodings");
+	(os.getenv("XI_MODULE_DIR") or "target/lua/lua54-release") .. "/?.so;" .. prosody .. "/?.so;", "util.encodings");
 
 -- Context, not a row: the storage read before every validate in Prosody.
 -- mod_invites's get() reads the invite_token map store, which the default

@@ -75,6 +75,11 @@ for attempt in 1 2 3 4 5; do
         break
     fi
     echo "postgres.sh: the server did not start on port $port (attempt $attempt of 5)" >&2
+    # A start that timed out leaves the server running: stop it, or the
+    # next attempt fails on its lock file.
+    if [ -f "$work/data/postmaster.pid" ]; then
+        "${as_user[@]}" "$bindir/pg_ctl" -D "$work/data" -m immediate -w stop >/dev/null 2>&1 || true
+    fi
 done
 if [ -z "$started" ]; then
     cat "$work/server.log" >&2

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from harness import Prosody  # noqa: E402
+from harness import WAIT, Prosody  # noqa: E402
 
 # slixmpp complains loudly when a registration-only client skips login.
 logging.getLogger("slixmpp").setLevel(logging.CRITICAL)
@@ -17,7 +17,9 @@ logging.getLogger("slixmpp").setLevel(logging.CRITICAL)
 OURS = ["invites", "invites_adhoc", "invites_register"]
 
 
-def run(coro, timeout: float = 60):
+def run(coro, timeout: float = 10 * WAIT):
+    """Runs a coroutine to its end. The bound is a last resort, well above
+    the waits inside (WAIT each), so that a failing wait names itself."""
     return asyncio.run(asyncio.wait_for(coro, timeout))
 
 
