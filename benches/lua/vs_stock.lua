@@ -12,7 +12,8 @@
 -- work; the figures mean nothing.
 local prosody = os.getenv("PROSODY_LIB") or "/usr/lib/prosody"
 package.path = prosody .. "/?.lua;" .. package.path
-package.cpath = (os.getenv("XI_MODULE_DIR") or "target/lua/lua54-release") .. "/?.so;" .. prosody .. "/?.so;" .. package.cpath
+local module_dir = os.getenv("XI_MODULE_DIR") or "target/lua/lua54-release";
+package.cpath = module_dir .. "/?.so;" .. prosody .. "/?.so;" .. package.cpath
 
 local id = require "util.id"
 local url = require "socket.url"
@@ -212,7 +213,7 @@ for _, row in ipairs(rows) do
 end
 do
 	local stock = require_cost("util.id", prosody .. "/?.so;");
-	local ours = require_cost("xmpp_invites", (os.getenv("XI_MODULE_DIR") or "target/lua/lua54-release") .. "/?.so;");
+	local ours = require_cost("xmpp_invites", module_dir .. "/?.so;");
 	results[#results + 1] = { name = "require (fresh interpreter)", stock = stock, ours = ours, ratio = stock / ours };
 end
 
@@ -221,7 +222,7 @@ end
 -- links ICU and with it libstdc++ and libgcc_s, the unwinder our object
 -- links too, so the loader no longer pays for libgcc_s there.
 local require_in_prosody = require_cost("xmpp_invites",
-	(os.getenv("XI_MODULE_DIR") or "target/lua/lua54-release") .. "/?.so;" .. prosody .. "/?.so;", "util.encodings");
+	module_dir .. "/?.so;" .. prosody .. "/?.so;", "util.encodings");
 
 -- Context, not a row: the storage read before every validate in Prosody.
 -- mod_invites's get() reads the invite_token map store, which the default

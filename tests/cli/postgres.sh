@@ -33,10 +33,14 @@ if [ "$(id -u)" = 0 ]; then
     chown nobody "$work"
 fi
 
-stop() {
+# Stops the server if it runs (a pid file says so).
+stop_server() {
     if [ -f "$work/data/postmaster.pid" ]; then
         "${as_user[@]}" "$bindir/pg_ctl" -D "$work/data" -m immediate -w stop >/dev/null 2>&1 || true
     fi
+}
+stop() {
+    stop_server
     rm -rf "$work"
 }
 trap stop EXIT INT TERM
@@ -77,9 +81,7 @@ for attempt in 1 2 3 4 5; do
     echo "postgres.sh: the server did not start on port $port (attempt $attempt of 5)" >&2
     # A start that timed out leaves the server running: stop it, or the
     # next attempt fails on its lock file.
-    if [ -f "$work/data/postmaster.pid" ]; then
-        "${as_user[@]}" "$bindir/pg_ctl" -D "$work/data" -m immediate -w stop >/dev/null 2>&1 || true
-    fi
+    stop_server
 done
 if [ -z "$started" ]; then
     cat "$work/server.log" >&2
