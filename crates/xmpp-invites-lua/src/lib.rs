@@ -48,6 +48,13 @@ type Export = fn(&mut Args) -> Ret;
 )]
 #[cfg_attr(feature = "luajit", mlua::lua_module(name = "xmpp_invites"))]
 fn open(lua: &Lua) -> mlua::Result<Table> {
+    // Debug builds only: a panic for tests/lua/test_unwind.lua, which checks
+    // that the unwinder the module links (see build.rs) catches it and
+    // `require` fails with a Lua error instead of aborting.
+    #[cfg(debug_assertions)]
+    if std::env::var_os("XMPP_INVITES_LUA_TEST_PANIC").is_some() {
+        panic!("XMPP_INVITES_LUA_TEST_PANIC is set");
+    }
     let m = lua.create_table()?;
     m.set("version", env!("CARGO_PKG_VERSION"))?;
     m.set("NEVER_EXPIRES", invites::NEVER_EXPIRES)?;
