@@ -19,7 +19,8 @@
 //! How: rustc asks for `-lgcc_s`. A linker script of that name in a
 //! directory searched first names `libgcc_eh.a` instead (what the C
 //! driver's `-static-libgcc` does, which rustc's explicit `-lgcc_s`
-//! bypasses). Where the linker cannot find `libgcc_eh.a`, nothing changes.
+//! bypasses). Where the linker cannot find `libgcc_eh.a`, or a cross build
+//! names no linker to ask, nothing changes.
 
 use std::env;
 use std::fs;
@@ -37,8 +38,14 @@ fn main() {
     {
         return;
     }
-    // The linker driver cargo resolved for the target, else rustc's default.
-    let linker = env::var("RUSTC_LINKER").unwrap_or_else(|_| "cc".to_owned());
+    // The linker driver cargo resolved for the target, else rustc's
+    // default, which is the target's only when not cross-compiling (a
+    // linker given in RUSTFLAGS is not visible here).
+    let linker = match env::var("RUSTC_LINKER") {
+        Ok(linker) => linker,
+        Err(_) if var("TARGET") == var("HOST") => "cc".to_owned(),
+        Err(_) => return,
+    };
     let Ok(out) = Command::new(&linker)
         .arg("-print-file-name=libgcc_eh.a")
         .output()
