@@ -30,6 +30,7 @@ use std::process::Command;
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-env-changed=XMPP_INVITES_SHARED_LIBGCC");
+    println!("cargo:rerun-if-env-changed=RUSTC_LINKER");
     let var = |name: &str| env::var(name).unwrap_or_default();
     if var("CARGO_CFG_TARGET_OS") != "linux"
         || var("CARGO_CFG_TARGET_ENV") != "gnu"
@@ -68,5 +69,7 @@ fn main() {
         println!("cargo:warning=cannot write the libgcc_s script: {e}; keeping libgcc_s");
         return;
     }
+    // A compiler upgrade that moves or removes the archive runs this again.
+    println!("cargo:rerun-if-changed={}", found.display());
     println!("cargo:rustc-link-search=native={}", dir.display());
 }
