@@ -1,26 +1,33 @@
 //! Links GCC's unwinder into the module statically, on Linux with glibc,
-//! for every Lua but LuaJIT.
+//! for Lua 5.3 and 5.4.
 //!
 //! Rust's standard library links `libgcc_s.so.1` (the unwinder behind
 //! panics and backtraces). A plain interpreter has not loaded it yet, and
 //! loading it made up about a third of `require "xmpp_invites"` (about
 //! 180 µs of 510 µs, median of 150 alternating runs). With the static
 //! unwinder (`libgcc_eh.a`, whose symbols are hidden) the module needs
-//! only libc and libm.
+//! only libc, libm and the dynamic loader. With Debian 12's GCC the static
+//! unwinder finds frames through `_dl_find_object`, so the module then
+//! needs glibc 2.35 or later (2.34 with `libgcc_s`).
 //!
-//! The unwinder is only ever used for the module's own panics, which are
-//! caught inside it: Lua 5.1 to 5.4 raise errors with `longjmp`. LuaJIT
-//! raises them as exceptions through `libgcc_s`, which unwind through the
-//! module's frames and call their personality routine, and GCC advises
-//! that code which exceptions cross share one unwinder; so the LuaJIT
-//! build keeps `libgcc_s`. So should a build for a Lua compiled as C++
-//! (whose errors are C++ exceptions): set `XMPP_INVITES_SHARED_LIBGCC=1`.
+//! Lua 5.3 and 5.4 raise errors with `longjmp`, so the unwinder only ever
+//! serves the module's own panics, which are caught inside it. LuaJIT
+//! raises errors as exceptions through `libgcc_s` that unwind through the
+//! module's frames, whose personality routine then calls the unwinder's
+//! accessors: the static copy's accessors do not work on a context the
+//! shared one made (GCC 12's `_Unwind_SetGR` aborts), so the LuaJIT build
+//! keeps `libgcc_s`. So does the Lua 5.1 build, which LuaJIT loads too
+//! (both ABIs share `package.cpath` on Debian). So should a build for a
+//! Lua compiled as C++, whose errors are C++ exceptions: set
+//! `XMPP_INVITES_SHARED_LIBGCC=1` (`0` or unset: static where possible;
+//! any other value stops the build).
 //!
 //! How: rustc asks for `-lgcc_s`. A linker script of that name in a
 //! directory searched first names `libgcc_eh.a` instead (what the C
 //! driver's `-static-libgcc` does, which rustc's explicit `-lgcc_s`
-//! bypasses). Where the linker cannot find `libgcc_eh.a`, or a cross build
-//! names no linker to ask, nothing changes.
+//! bypasses). Where `cc` (or the linker cargo was told to use) reports no
+//! `libgcc_eh.a`, and in cross builds, whose linker may need flags this
+//! script does not see to find the target's archive, nothing changes.
 
 use std::env;
 use std::fs;
@@ -30,23 +37,29 @@ use std::process::Command;
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-env-changed=XMPP_INVITES_SHARED_LIBGCC");
-    println!("cargo:rerun-if-env-changed=RUSTC_LINKER");
     let var = |name: &str| env::var(name).unwrap_or_default();
-    if var("CARGO_CFG_TARGET_OS") != "linux"
+    let shared = match var("XMPP_INVITES_SHARED_LIBGCC").as_str() {
+        "" | "0" => false,
+        "1" => true,
+        other => panic!("XMPP_INVITES_SHARED_LIBGCC must be 0 or 1, not {other:?}"),
+    };
+    let lua53_or_54 = ["CARGO_FEATURE_LUA53", "CARGO_FEATURE_LUA54"]
+        .iter()
+        .any(|f| env::var_os(f).is_some());
+    let luajit_loads_it = ["CARGO_FEATURE_LUA51", "CARGO_FEATURE_LUAJIT"]
+        .iter()
+        .any(|f| env::var_os(f).is_some());
+    if shared
+        || !lua53_or_54
+        || luajit_loads_it
+        || var("CARGO_CFG_TARGET_OS") != "linux"
         || var("CARGO_CFG_TARGET_ENV") != "gnu"
-        || env::var_os("CARGO_FEATURE_LUAJIT").is_some()
-        || !matches!(var("XMPP_INVITES_SHARED_LIBGCC").as_str(), "" | "0")
+        || var("TARGET") != var("HOST")
     {
         return;
     }
-    // The linker driver cargo resolved for the target, else rustc's
-    // default, which is the target's only when not cross-compiling (a
-    // linker given in RUSTFLAGS is not visible here).
-    let linker = match env::var("RUSTC_LINKER") {
-        Ok(linker) => linker,
-        Err(_) if var("TARGET") == var("HOST") => "cc".to_owned(),
-        Err(_) => return,
-    };
+    // The linker driver cargo was told to use, else rustc's default.
+    let linker = env::var("RUSTC_LINKER").unwrap_or_else(|_| "cc".to_owned());
     let Ok(out) = Command::new(&linker)
         .arg("-print-file-name=libgcc_eh.a")
         .output()
