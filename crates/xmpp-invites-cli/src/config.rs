@@ -104,14 +104,19 @@ impl Settings {
         };
         let default_ttl = match file.invite_expiry {
             None => None,
-            Some(Expiry::Seconds(s)) => Some(Period::from_seconds(s)),
-            Some(Expiry::Text(t)) => Some(Period::parse(&t).map_err(|e| {
-                Error::input(
-                    e.code(),
-                    format!("invite_expiry in the configuration file: {e}"),
-                    "fix invite_expiry, e.g. invite_expiry = \"1 week\" or 604800",
-                )
-            })?),
+            Some(expiry) => Some(
+                match expiry {
+                    Expiry::Seconds(s) => Period::from_seconds(s),
+                    Expiry::Text(t) => Period::parse(&t),
+                }
+                .map_err(|e| {
+                    Error::input(
+                        e.code(),
+                        format!("invite_expiry in the configuration file: {e}"),
+                        "fix invite_expiry, e.g. invite_expiry = \"1 week\" or 604800",
+                    )
+                })?,
+            ),
         };
         Ok(Self {
             database,

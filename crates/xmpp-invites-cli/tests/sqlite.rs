@@ -372,6 +372,16 @@ fn bad_input() {
         .error_code(),
         "ambiguous-period"
     );
+    // A negative number of seconds is refused, not read as "never".
+    std::fs::write(&cfg, "invite_expiry = -1\n").unwrap();
+    assert_eq!(
+        db.fails(
+            1,
+            &["--config", cfg.to_str().unwrap(), "list", "example.com"]
+        )
+        .error_code(),
+        "invalid-period"
+    );
     std::fs::write(
         &cfg,
         "invites_page = \"x\"\ninvites_page_supports = [\"everything\"]\n",

@@ -948,10 +948,7 @@ unsafe fn create_fast(l: *mut lua_State) -> Option<c_int> {
                 Some(b"roles_form") => utf8(l, v).map(|_| roles_form = Some(anchor(l))),
                 Some(b"ttl") => match ffi::lua_type(l, v) {
                     ffi::LUA_TNUMBER => match number(l, v) {
-                        Num::Int(i) => {
-                            ttl = Some(Period::from_seconds(i));
-                            Some(())
-                        }
+                        Num::Int(i) => Period::from_seconds(i).ok().map(|p| ttl = Some(p)),
                         Num::Float => None,
                     },
                     _ => utf8(l, v)

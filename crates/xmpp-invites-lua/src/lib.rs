@@ -234,22 +234,23 @@ fn redact_token(a: &mut Args) -> Ret {
     )
 }
 
-/// A period from a Lua value: seconds (a number; negative or math.huge is
-/// never, as in Prosody) or a string.
+/// A period from a Lua value: seconds (a number: math.huge is never, as in
+/// Prosody; fractions of a second are dropped, so that a configured
+/// `3600 * 1.1` works; negative numbers and NaN are refused) or a string.
 fn period_of(
     func: &str,
     name: &str,
     v: Value,
 ) -> mlua::Result<Result<Period, invites::PeriodError>> {
     Ok(match v {
-        Value::Integer(i) => Ok(Period::from_seconds(i)),
-        Value::Number(n) if n.is_infinite() && n > 0.0 => Ok(Period::Never),
-        Value::Number(n) if n < 0.0 => Ok(Period::Never),
-        // u64::MAX as f64 rounds up to 2^64, the first value that does not fit.
-        Value::Number(n) if n.fract() == 0.0 && n < u64::MAX as f64 => {
-            Ok(Period::Seconds(n as u64))
-        }
-        Value::Number(n) if n.fract() == 0.0 => Err(invites::PeriodError::Overflow(format!("{n}"))),
+        Value::Integer(i) => Period::from_seconds(i),
+        Value::Number(n) if n == f64::INFINITY => Ok(Period::Never),
+        // u64::MAX as f64 rounds up to 2^64, the first value that does not
+        // fit; `as` drops the fraction.
+        Value::Number(n) if (0.0..u64::MAX as f64).contains(&n) => Ok(Period::Seconds(n as u64)),
+        Value::Number(n) if n > 0.0 => Err(invites::PeriodError::Overflow(format!("{n}"))),
+        // Negative, or NaN.
+        Value::Number(n) => Err(invites::PeriodError::Invalid(format!("{n}"))),
         Value::String(_) => Period::parse(&args::want_str(func, name, v)?),
         other => {
             return Err(mlua::Error::runtime(format!(

@@ -92,10 +92,14 @@ impl Period {
     /// One day, the default TTL of password reset invites.
     pub const DAY: Self = Self::Seconds(86_400);
 
-    /// A period from a configured number of seconds. A negative number means
-    /// no limit, as in Prosody 13's `get_option_period`.
-    pub fn from_seconds(seconds: i64) -> Self {
-        u64::try_from(seconds).map_or(Self::Never, Self::Seconds)
+    /// A period from a configured number of seconds. A negative number is
+    /// refused ([`PeriodError::Invalid`]): Prosody would make an invite that
+    /// expired when it was made, and reading it as `never` would turn a
+    /// slip of the sign into an invite that never expires.
+    pub fn from_seconds(seconds: i64) -> Result<Self, PeriodError> {
+        u64::try_from(seconds)
+            .map(Self::Seconds)
+            .map_err(|_| PeriodError::Invalid(seconds.to_string()))
     }
 
     /// The number of seconds, or `None` for `never`.
@@ -265,7 +269,14 @@ mod tests {
         assert!(Period::Seconds(10).expiry_from(i64::MAX).is_err());
         assert!(Period::Seconds(10).expiry_from(NEVER_EXPIRES - 5).is_err());
         assert_eq!(Period::Seconds(10).expiry_from(-100), Ok(-90));
-        assert_eq!(Period::from_seconds(-1), Period::Never);
+        assert_eq!(Period::from_seconds(0), Ok(Period::Seconds(0)));
+        assert_eq!(
+            Period::from_seconds(i64::MAX),
+            Ok(Period::Seconds(i64::MAX as u64))
+        );
+        let err = Period::from_seconds(-1).unwrap_err();
+        assert_eq!(err, PeriodError::Invalid("-1".into()));
+        assert_eq!(err.code(), "invalid-period");
         // Past i64::MAX seconds, from a negative now (found by the fuzzer,
         // fuzz/regressions/period/): the sum is in range, so no error.
         let big = 9_223_372_036_857_250_827_u64;
