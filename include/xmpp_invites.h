@@ -848,8 +848,9 @@ xi_result xi_invite_get_type(const xi_invite *i, xi_invite_type *out);
 const char *xi_invite_landing_page(const xi_invite *i);
 
 /**
- * The invite's record as JSON (what Prosody's SQL storage keeps) into
- * `*out` (free with `xi_string_free`).
+ * The invite's record as JSON, as stored (what Prosody's SQL storage
+ * keeps), into `*out` (free with `xi_string_free`). Hashed at rest, that
+ * is the hashed record: `sha256:` key as token, no URI or landing link.
  *
  * # Safety
  * `i` is a live invite; `out` writable.

@@ -1391,6 +1391,10 @@ static void reusable_and_legacy_roles(void)
 	CHECK_OK(xi_storage_key(T0, true, &key));
 	CHECK(strncmp(key, "sha256:", 7) == 0 && strlen(key) == 50);
 	xi_changes *changes = NULL;
+	char *stored_json = NULL;
+	CHECK_OK(xi_invite_record_json(inv, &stored_json)); /* what is stored: no token */
+	CHECK(strstr(stored_json, key) != NULL && strstr(stored_json, T0) == NULL);
+	xi_string_free(stored_json);
 	CHECK_OK(xi_invite_storage_changes(inv, &changes));
 	CHECK_INT(xi_changes_len(changes), 2);
 	for (size_t i = 0; i < xi_changes_len(changes); i++) {
@@ -1426,6 +1430,49 @@ static void reusable_and_legacy_roles(void)
 	CHECK(b == NULL);
 }
 
+/* --- calls while the process or a thread is being torn down ----------------- */
+
+/* A call from a thread-specific-data destructor, which runs after the
+ * thread's Rust thread-locals are gone: an error code, not an abort. */
+static _Atomic xi_result in_destructor = XI_RESULT_OK;
+static void call_in_destructor(void *unused)
+{
+	(void)unused;
+	in_destructor = xi_token_check("!");
+}
+
+static int thread_with_destructor(void *key)
+{
+	/* Calls in once first, so the library's thread-locals exist. */
+	CHECK(xi_token_check("!") != XI_RESULT_OK);
+	CHECK(tss_set(*(tss_t *)key, key) == thrd_success);
+	return 0;
+}
+
+/* The same from an atexit handler, after main's thread-locals are gone:
+ * any exit status but 0 fails the suite. */
+static void call_at_exit(void)
+{
+	xi_result r = xi_token_check("!");
+	if (r == XI_RESULT_OK || r == XI_RESULT_PANIC)
+		_exit(3);
+}
+
+static void calls_during_teardown(void)
+{
+	set_context("calls during teardown");
+	tss_t key;
+	CHECK(tss_create(&key, call_in_destructor) == thrd_success);
+	thrd_t t;
+	CHECK(thrd_create(&t, thread_with_destructor, &key) == thrd_success);
+	int rc = -1;
+	CHECK(thrd_join(t, &rc) == thrd_success);
+	CHECK_INT(rc, 0);
+	CHECK(in_destructor != XI_RESULT_OK && in_destructor != XI_RESULT_PANIC);
+	tss_delete(key);
+	CHECK(atexit(call_at_exit) == 0);
+}
+
 int main(void)
 {
 	for (size_t i = 0; i < sizeof counting; i++)
@@ -1452,6 +1499,7 @@ int main(void)
 	version();
 	policy_messages();
 	reusable_and_legacy_roles();
+	calls_during_teardown();
 	set_context("");
 	return check_finish();
 }

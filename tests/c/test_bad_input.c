@@ -954,6 +954,37 @@ static void forms(void)
 
 /* --- the last error message is per thread and survives accessors ---------------- */
 
+/* Counts that no array can have (over PTRDIFF_MAX bytes): refused before
+ * anything is read, since even making a slice of them is undefined. */
+static void huge_lengths(void)
+{
+	set_context("lengths larger than any array");
+	const char *one_text[] = {"username"};
+	const size_t too_many[] = {SIZE_MAX, SIZE_MAX / sizeof(void *), (size_t)PTRDIFF_MAX + 1};
+	for (size_t i = 0; i < sizeof too_many / sizeof too_many[0]; i++) {
+		const size_t n = too_many[i];
+		char *s = SENT;
+		bool_slot b;
+		bool_fill(&b);
+		FAILS(xi_create_account_submission(one_text, one_text, n, false, &s, &b.b),
+		      XI_RESULT_INVALID_ARGUMENT, s == SENT && bool_untouched(&b));
+		const xi_record *one[] = {record};
+		FAILS(xi_username_reserved("romeo", one, n, NOW, NULL, &b.b), XI_RESULT_INVALID_ARGUMENT,
+		      bool_untouched(&b));
+		xi_quotas q = {1, 1, 1, 300};
+		xi_issued_invite h[] = {{"alice", XI_INVITE_TYPE_ACCOUNT, NOW, NOW + 60, NULL}};
+		CHECK_RESULT(xi_quota_check(&q, "alice", false, XI_INVITE_TYPE_ACCOUNT, h, n, NOW),
+			     XI_RESULT_INVALID_ARGUMENT);
+		xi_invite *inv = SENT;
+		if (n > (size_t)PTRDIFF_MAX) { /* bytes: only counts past PTRDIFF_MAX */
+			FAILS(xi_token_generate(XI_TOKEN_FORMAT_BASE64URL, 0, counting, n, &s),
+			      XI_RESULT_INVALID_ARGUMENT, s == SENT);
+			FAILS(xi_new_invite_create(builder, NOW, counting, n, &inv),
+			      XI_RESULT_INVALID_ARGUMENT, inv == SENT);
+		}
+	}
+}
+
 static void messages(void)
 {
 	set_context("xi_last_error_message");
@@ -998,6 +1029,7 @@ int main(void)
 	tokens();
 	times();
 	forms();
+	huge_lengths();
 	messages();
 	fixtures_free();
 

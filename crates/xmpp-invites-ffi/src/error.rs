@@ -331,9 +331,13 @@ thread_local! {
     static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
 }
 
+/// Keeps `message` as the thread's last error. After the thread's Rust
+/// thread-locals are gone (a call from an `atexit` handler, a C++ static
+/// destructor or a `pthread_key` destructor) nothing is kept: `with` would
+/// panic outside the panic boundary and abort the process.
 fn set_last_error(message: &str) {
     let c = CString::new(message.replace('\0', "\\0")).unwrap_or_default();
-    LAST_ERROR.with(|e| *e.borrow_mut() = c);
+    let _ = LAST_ERROR.try_with(|e| *e.borrow_mut() = c);
 }
 
 /// Runs `f` inside the panic boundary: its error becomes the result code
@@ -379,7 +383,11 @@ pub extern "C" fn xi_result_name(result: u32) -> *const c_char {
 /// same thread.
 #[unsafe(no_mangle)]
 pub extern "C" fn xi_last_error_message() -> *const c_char {
-    guard_value(c"".as_ptr(), || LAST_ERROR.with(|e| e.borrow().as_ptr()))
+    guard_value(c"".as_ptr(), || {
+        LAST_ERROR
+            .try_with(|e| e.borrow().as_ptr())
+            .unwrap_or(c"".as_ptr())
+    })
 }
 
 #[cfg(test)]

@@ -579,8 +579,9 @@ pub unsafe extern "C" fn xi_invite_get_type(
     })
 }
 
-/// The invite's record as JSON (what Prosody's SQL storage keeps) into
-/// `*out` (free with `xi_string_free`).
+/// The invite's record as JSON, as stored (what Prosody's SQL storage
+/// keeps), into `*out` (free with `xi_string_free`). Hashed at rest, that
+/// is the hashed record: `sha256:` key as token, no URI or landing link.
 ///
 /// # Safety
 /// `i` is a live invite; `out` writable.
@@ -592,7 +593,8 @@ pub unsafe extern "C" fn xi_invite_record_json(
     guard(|| {
         out_ptr(out, "out")?;
         // SAFETY: as the caller promised.
-        let s = owned(&unsafe { arg_ref(i, "invite") }?.invite.record().to_json())?;
+        let invite = &unsafe { arg_ref(i, "invite") }?.invite;
+        let s = owned(&invite.stored_record().to_json())?;
         // SAFETY: checked above.
         unsafe { write_out(out, s) };
         Ok(())

@@ -53,7 +53,7 @@ pub(crate) unsafe fn arg_str_list<'a>(
         ));
     }
     // SAFETY: the caller promises `n` readable pointers.
-    let items = unsafe { std::slice::from_raw_parts(p, n) };
+    let items = unsafe { arg_slice(p, n, name) }?;
     items
         .iter()
         .enumerate()
@@ -70,14 +70,34 @@ pub(crate) unsafe fn arg_bytes<'a>(p: *const u8, len: usize, name: &str) -> Resu
     if len == 0 {
         return Ok(&[]);
     }
+    // SAFETY: as the caller promised.
+    unsafe { arg_slice(p, len, name) }
+}
+
+/// Reads `n` items (NULL with `n == 0` is empty). A count whose size in
+/// bytes passes `isize::MAX` is refused (`XI_RESULT_INVALID_ARGUMENT`):
+/// no array is that large, and making a slice of it is undefined.
+///
+/// # Safety
+/// `p` is NULL or points to `n` readable items.
+pub(crate) unsafe fn arg_slice<'a, T>(p: *const T, n: usize, name: &str) -> Result<&'a [T], Fail> {
+    if n == 0 {
+        return Ok(&[]);
+    }
     if p.is_null() {
         return Err(Fail::new(
             xi_result::NullArgument,
             format!("{name} is NULL"),
         ));
     }
-    // SAFETY: as the caller promised.
-    Ok(unsafe { std::slice::from_raw_parts(p, len) })
+    if n > isize::MAX as usize / std::mem::size_of::<T>().max(1) {
+        return Err(Fail::new(
+            xi_result::InvalidArgument,
+            format!("the length of {name} ({n}) is larger than any array"),
+        ));
+    }
+    // SAFETY: as the caller promised; the size fits in isize.
+    Ok(unsafe { std::slice::from_raw_parts(p, n) })
 }
 
 /// Checks that an out-pointer is not NULL.

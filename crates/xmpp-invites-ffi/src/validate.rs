@@ -9,7 +9,9 @@ use xmpp_invites::{
 
 use crate::error::{Fail, guard, guard_value, xi_result};
 use crate::invite::{invite_type, xi_changes, xi_invite_type, xi_record};
-use crate::strings::{arg_ref, arg_str, borrow, free_box, opt_str, out_ptr, to_cstring, write_out};
+use crate::strings::{
+    arg_ref, arg_slice, arg_str, borrow, free_box, opt_str, out_ptr, to_cstring, write_out,
+};
 
 /// A validated invite (opaque): free with `xi_valid_invite_free`.
 pub struct xi_valid_invite {
@@ -410,14 +412,8 @@ pub unsafe extern "C" fn xi_username_reserved(
                 opt_str(except_token, "except_token")?,
             )
         };
-        let handles: &[*const xi_record] = if n_records == 0 {
-            &[]
-        } else if records.is_null() {
-            return Err(Fail::new(xi_result::NullArgument, "records is NULL"));
-        } else {
-            // SAFETY: as the caller promised.
-            unsafe { std::slice::from_raw_parts(records, n_records) }
-        };
+        // SAFETY: as the caller promised.
+        let handles = unsafe { arg_slice(records, n_records, "records") }?;
         let records = handles
             .iter()
             .enumerate()
@@ -486,14 +482,8 @@ pub unsafe extern "C" fn xi_quota_check(
         let (q, requester) =
             unsafe { (arg_ref(quotas, "quotas")?, arg_str(requester, "requester")?) };
         let t = invite_type(r#type)?;
-        let entries: &[xi_issued_invite] = if n_history == 0 {
-            &[]
-        } else if history.is_null() {
-            return Err(Fail::new(xi_result::NullArgument, "history is NULL"));
-        } else {
-            // SAFETY: as the caller promised.
-            unsafe { std::slice::from_raw_parts(history, n_history) }
-        };
+        // SAFETY: as the caller promised.
+        let entries = unsafe { arg_slice(history, n_history, "history") }?;
         let history = entries
             .iter()
             .enumerate()
