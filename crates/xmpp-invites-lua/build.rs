@@ -43,15 +43,13 @@ fn main() {
         "1" => true,
         other => panic!("XMPP_INVITES_SHARED_LIBGCC must be 0 or 1, not {other:?}"),
     };
+    // The features exclude each other: the Lua 5.1 and LuaJIT builds keep
+    // libgcc_s.
     let lua53_or_54 = ["CARGO_FEATURE_LUA53", "CARGO_FEATURE_LUA54"]
-        .iter()
-        .any(|f| env::var_os(f).is_some());
-    let luajit_loads_it = ["CARGO_FEATURE_LUA51", "CARGO_FEATURE_LUAJIT"]
         .iter()
         .any(|f| env::var_os(f).is_some());
     if shared
         || !lua53_or_54
-        || luajit_loads_it
         || var("CARGO_CFG_TARGET_OS") != "linux"
         || var("CARGO_CFG_TARGET_ENV") != "gnu"
         || var("TARGET") != var("HOST")

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use rand_core::{TryCryptoRng, TryRng};
 
 use crate::error::{Fail, guard, xi_result};
-use crate::strings::arg_bytes;
+use crate::strings::arg_slice;
 
 /// Where the random bytes of tokens come from when a call is given none
 /// (`random` NULL): `xi_rng_select`.
@@ -152,6 +152,6 @@ pub(crate) unsafe fn with_rng<T>(
         };
     }
     // SAFETY: as the caller promised.
-    let bytes = unsafe { arg_bytes(random, len, "random") }?;
+    let bytes = unsafe { arg_slice(random, len, "random") }?;
     f(&mut Source::Supplied(bytes))
 }

@@ -43,15 +43,6 @@ pub(crate) unsafe fn arg_str_list<'a>(
     n: usize,
     name: &str,
 ) -> Result<Vec<&'a str>, Fail> {
-    if n == 0 {
-        return Ok(Vec::new());
-    }
-    if p.is_null() {
-        return Err(Fail::new(
-            xi_result::NullArgument,
-            format!("{name} is NULL"),
-        ));
-    }
     // SAFETY: the caller promises `n` readable pointers.
     let items = unsafe { arg_slice(p, n, name) }?;
     items
@@ -60,18 +51,6 @@ pub(crate) unsafe fn arg_str_list<'a>(
         // SAFETY: each item as the caller promised.
         .map(|(i, &item)| unsafe { arg_str(item, &format!("{name}[{i}]")) })
         .collect()
-}
-
-/// Reads `len` bytes (NULL with `len == 0` is empty).
-///
-/// # Safety
-/// `p` is NULL or points to `len` readable bytes.
-pub(crate) unsafe fn arg_bytes<'a>(p: *const u8, len: usize, name: &str) -> Result<&'a [u8], Fail> {
-    if len == 0 {
-        return Ok(&[]);
-    }
-    // SAFETY: as the caller promised.
-    unsafe { arg_slice(p, len, name) }
 }
 
 /// Reads `n` items (NULL with `n == 0` is empty). A count whose size in
