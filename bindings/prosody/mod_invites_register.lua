@@ -44,8 +44,31 @@ module:hook("stream-features", function(event)
 	features:add_child(invite_stream_feature);
 end);
 
+-- The inviter's presence to a contact that has just been approved, as
+-- mod_presence sends it when a request comes in already approved: every
+-- available resource's, or "unavailable" when none is.
+local function send_presence_to(username, host, contact)
+	local sent = 0;
+	local user = prosody.bare_sessions[username.."@"..host];
+	for _, session in pairs(user and user.sessions or {}) do
+		if session.presence then
+			local pres = st.clone(session.presence);
+			pres.attr.to = contact;
+			prosody.core_post_stanza(session, pres, true);
+			sent = sent + 1;
+		end
+	end
+	if sent == 0 then
+		module:send(st.presence({ type = "unavailable", from = username.."@"..host, to = contact }));
+	end
+end
+
 -- XEP-0379: a subscription request carrying the inviter's token is
 -- approved, the inviter's roster pushed, and a subscription sent back.
+-- The request is answered here, not by mod_presence: it would look up the
+-- subscription in the online contact's roster, which has not heard of the
+-- approval yet, so when the inviter is offline a local contact would never
+-- hear "subscribed" (stock 0.12.3's case).
 module:hook("presence/bare", function (event)
 	local stanza = event.stanza;
 	if stanza.attr.type ~= "subscribe" then return; end
@@ -71,9 +94,9 @@ module:hook("presence/bare", function (event)
 	if not rostermanager.subscribed(username, host, contact) then return; end
 	invite:use();
 	rostermanager.roster_push(username, host, contact);
-	-- Tell the contact it is approved (stock 0.12.3 leaves this to chance).
 	module:send(st.presence({ type = "subscribed", from = user_jid, to = contact }));
-	-- And ask for the way back: the goal is a mutual subscription.
+	send_presence_to(username, host, contact);
+	-- Ask for the way back: the goal is a mutual subscription.
 	if not rostermanager.is_user_subscribed(username, host, contact)
 	and not rostermanager.is_contact_pending_out(username, host, contact) then
 		if rostermanager.set_contact_pending_out(username, host, contact) then

@@ -45,10 +45,21 @@ def test_contact_only_token_in_a_subscribe_presence(prosody):
             assert ";ibr=y" not in uri  # contact-only
             token = token_of(uri)
 
+            # Bob answers Alice's request for the way back by hand, so that
+            # what he hears first comes from the approval alone.
+            bob.auto_authorize = None  # slixmpp: neither accept nor deny
             subscribe_with_token(bob, "alice@example.com", token)
-            # Bob hears "subscribed" from Alice, and both end up mutual.
+            # Bob hears "subscribed" from Alice, then her presence (she is
+            # online), and her request for the way back.
             assert await until(lambda: any(
                 p["type"] == "subscribed" and p["from"].bare == "alice@example.com" for p in bob.presences))
+            assert await until(lambda: any(
+                p["type"] == "available" and p["from"] == alice.boundjid for p in bob.presences)), [
+                (p["type"], str(p["from"])) for p in bob.presences]
+            assert await until(lambda: any(
+                p["type"] == "subscribe" and p["from"].bare == "alice@example.com" for p in bob.presences))
+            bob.send_presence(pto="alice@example.com", ptype="subscribed")
+            # Both end up mutual.
             assert await until(lambda: subscription(alice, "bob@example.com") == "both"
                                and subscription(bob, "alice@example.com") == "both"), (
                 subscription(alice, "bob@example.com"), subscription(bob, "alice@example.com"))
@@ -91,5 +102,31 @@ def test_account_and_contact_registration_makes_mutual_contacts(prosody):
                 await newbie.close()
         finally:
             await admin.close()
+
+    run(scenario())
+
+
+def test_contact_token_while_the_inviter_is_offline(prosody):
+    server = prosody(users=USERS)
+
+    async def scenario():
+        alice = await Client("alice@example.com", "secret", server.c2s_port).online()
+        try:
+            token = token_of(form_values(await alice.command(CONTACT))["uri"])
+        finally:
+            await alice.close()
+        bob = await Client("bob@example.com", "secret", server.c2s_port).online()
+        bob.auto_authorize = None
+        try:
+            subscribe_with_token(bob, "alice@example.com", token)
+            # Approved though Alice is away: "subscribed", her absence, and
+            # her request for the way back, which waits for Bob.
+            for kind in ("subscribed", "unavailable", "subscribe"):
+                assert await until(lambda: any(
+                    p["type"] == kind and p["from"].bare == "alice@example.com" for p in bob.presences)), (
+                    kind, [(p["type"], str(p["from"])) for p in bob.presences])
+            assert await until(lambda: subscription(bob, "alice@example.com") == "to")
+        finally:
+            await bob.close()
 
     run(scenario())
