@@ -207,6 +207,76 @@ check(sub.username == "juliet" and sub.roster_subscription == true, "submission"
 eq(select(2, xi.parse_create_account_submission({}, true)), "missing-field", "missing username")
 eq(xi.parse_password_reset_submission({ accountjid = { "Romeo@example.com" } }), "romeo@example.com", "reset submission")
 
+-- Prosody 13 never-expiring invites -----------------------------------------------
+-- With invite_expiry = "never", Prosody 13 stores os.time() + math.huge as
+-- `expires` of the host-level record and as the inviter's user-level entry.
+-- It reads as "never expires" and is written back as NEVER_EXPIRES (a number
+-- Prosody 0.12 and 13 both compare, and JSON can hold), never as nil or inf.
+-- -math.huge and NaN stay invalid.
+do
+	local FAR = xi.NEVER_EXPIRES
+	local AT = "rOTQpK5Ayzgzmo0p-InC6j9q" -- an account invite
+	local CT = "EcuaIHblxEcxf-A5duTy_3PC" -- a contact invite that allows registration
+	-- Records in the shape of Prosody 13's create_invite.
+	local function account(expires)
+		return { type = "register", jid = "example.com", token = AT, allow_registration = true,
+			additional_data = { roles = {}, groups = {} }, uri = "xmpp:example.com?register;preauth=" .. AT,
+			created_at = NOW, expires = expires }
+	end
+	local function contact(expires)
+		return { type = "roster", jid = "romeo@example.com", token = CT, allow_registration = true,
+			uri = "xmpp:romeo@example.com?roster;preauth=" .. CT .. ";ibr=y", created_at = NOW, expires = expires }
+	end
+	local never = account(NOW + math.huge)
+	eq(never.expires, math.huge, "os.time() + math.huge is math.huge")
+	for _, now in ipairs({ NOW, NOW + 100 * 31556952, FAR }) do
+		local v, err, msg = xi.validate{ token = AT, record = never, now = now }
+		check(v, "math.huge never expires, now = " .. now, err, msg)
+		if v then
+			eq(v.type, "account", "math.huge: type")
+			eq(v.expires, FAR, "math.huge: the validated invite expires never")
+			eq(v.record.expires, FAR, "math.huge: its record says NEVER_EXPIRES, not nil")
+		end
+	end
+	eq(xi.record_type(never), "account", "record_type reads math.huge")
+	local json, jerr = xi.record_to_json(never)
+	check(json and json:find('"expires":253402300799', 1, true), "written to JSON as NEVER_EXPIRES", json or jerr)
+	local back = json and xi.record_from_json(json)
+	eq(back and back.expires, FAR, "and read back")
+	check(json and h.json.decode(json), "valid JSON for Prosody's SQL storage")
+	eq(xi.landing_link("https://{host}/i/{invite.token}", "example.com", never), "https://example.com/i/" .. AT, "landing_link reads math.huge")
+	local bound = account(math.huge)
+	bound.jid = "juliet@example.com"
+	local held = xi.reserved_by("juliet", { bound }, NOW)
+	eq(held and held.expires, FAR, "a bound math.huge invite reserves its name")
+
+	-- A roster invite: the host-level record and the user-level entry (a
+	-- refused user-level entry used to raise, hence pcall).
+	local ok, v, err = pcall(xi.validate, { token = CT, record = contact(math.huge), now = NOW })
+	check(ok and v and v.inviter == "romeo" and v.expires == FAR, "math.huge roster record for registration", v, err)
+	ok, v, err = pcall(xi.validate, { token = CT, record = contact(math.huge), contact_expires = math.huge, inviter = "romeo", now = NOW })
+	check(ok and v and v.for_subscription and v.expires == FAR, "math.huge user-level entry for a subscription", v, err)
+	ok, v, err = pcall(xi.validate, { token = CT, contact_expires = math.huge, inviter = "romeo", now = NOW })
+	check(ok and v and v.type == "contact-only" and v.expires == FAR, "math.huge user-level entry alone", v, err)
+	ok, v, err = pcall(xi.validate, { token = CT, record = contact(NOW + 10), contact_expires = math.huge, inviter = "romeo", now = NOW + 11 })
+	check(ok and v, "the user-level entry decides a subscription", v, err)
+
+	-- -inf and NaN are no expiry times.
+	for name, bad in pairs({ ["-math.huge"] = -math.huge, ["0/0"] = 0 / 0 }) do
+		local r = account(bad)
+		local nv, code = xi.validate{ token = AT, record = r, now = NOW }
+		check(nv == nil and code == "invalid-record", "record.expires = " .. name .. " is invalid", code)
+		eq(select(2, xi.record_to_json(r)), "invalid-record", "record_to_json refuses expires = " .. name)
+		eq(select(2, xi.record_type(r)), "invalid-record", "record_type refuses expires = " .. name)
+		eq(select(2, xi.landing_link("x", "example.com", r)), "invalid-record", "landing_link refuses expires = " .. name)
+		r = contact(bad)
+		nv, code = xi.validate{ token = CT, record = r, now = NOW }
+		check(nv == nil and code == "invalid-record", "roster record.expires = " .. name .. " is invalid", code)
+		local raised, e = pcall(xi.validate, { token = CT, contact_expires = bad, inviter = "romeo", now = NOW })
+		check(not raised and tostring(e):find("bad argument 'opts.contact_expires'", 1, true), "contact_expires = " .. name .. " is a bad argument", e)
+	end
+end
+
 -- Bad input sweep ---------------------------------------------------------------
 local big = string.rep("a", 1024 * 1024)
 local bad_values = { false, true, 0, -1, 1.5, math.huge, {}, { 1, 2 }, { x = {} }, "", big, "\255\254\253", "a\0b", print }

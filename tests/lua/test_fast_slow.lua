@@ -294,6 +294,41 @@ case("landing_link nil supports", xi.landing_link, templates[1], HOST, base_reco
 case("landing_link extra args", xi.landing_link, templates[1], HOST, base_record, nil, 1)
 case("landing_link huge template", xi.landing_link, string.rep("{invite.uri} ", 5000), HOST, base_record)
 
+-- Prosody 13's "never": math.huge as the record's expiry and as the
+-- inviter's user-level entry reads as never expiring (NEVER_EXPIRES) on both
+-- paths; -math.huge and NaN stay invalid on both.
+local function made_of(t)
+	for _, inv in ipairs(made) do
+		if inv.type == t then return inv end
+	end
+end
+for i, e in ipairs({ math.huge, -math.huge, 0 / 0 }) do
+	for _, t in ipairs({ "account", "account-and-contact", "contact-only", "group" }) do
+		local inv = made_of(t)
+		local r = copy(inv.record)
+		r.expires = e
+		case(("validate %s expires %d"):format(t, i), xi.validate, { token = inv.token, record = r, now = NOW })
+		case(("validate %s expires %d later"):format(t, i), xi.validate, { token = inv.token, record = r, now = xi.NEVER_EXPIRES })
+		case(("validate %s expires %d sub"):format(t, i), xi.validate, { token = inv.token, record = r, contact_expires = e, inviter = "romeo", now = NOW })
+		case(("validate %s contact_expires %d"):format(t, i), xi.validate, { token = inv.token, contact_expires = e, inviter = "romeo", now = NOW })
+		case(("landing_link %s expires %d"):format(t, i), xi.landing_link, templates[2], HOST, r)
+	end
+end
+do
+	local acc = made_of("account")
+	local r = copy(acc.record)
+	r.expires = math.huge
+	local ok, v = pcall(xi.validate, { token = acc.token, record = r, now = NOW })
+	check(ok and v and v.expires == xi.NEVER_EXPIRES and v.record.expires == xi.NEVER_EXPIRES, "math.huge reads as never expiring", v)
+	local roster = made_of("account-and-contact")
+	ok, v = pcall(xi.validate, { token = roster.token, contact_expires = math.huge, inviter = "romeo", now = NOW })
+	check(ok and v and v.expires == xi.NEVER_EXPIRES, "a math.huge user-level entry reads as never expiring", v)
+	for _, bad in ipairs({ -math.huge, 0 / 0 }) do
+		r.expires = bad
+		eq(select(2, xi.validate{ token = acc.token, record = r, now = NOW }), "invalid-record", "expires " .. tostring(bad) .. " is invalid")
+	end
+end
+
 -- datetime: one whole number takes the fast path; the rest the slow one.
 for i, args in ipairs {
 	{ NOW }, { 0 }, { -1 }, { NOW + 0.0 }, { NOW + 0.5 }, { 253402300799 }, { 253402300800 },

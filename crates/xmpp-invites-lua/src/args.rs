@@ -236,6 +236,21 @@ impl Opts {
             .transpose()
     }
 
+    /// An expiry time read from storage: an integer as [`Opts::opt_int`]
+    /// reads it, or `math.huge` (Prosody 13's "never") as
+    /// [`crate::record::infinite_expiry`] maps it.
+    pub(crate) fn opt_expiry(&self, key: &str) -> mlua::Result<Option<i64>> {
+        match self.get(key)? {
+            Value::Number(n) => match crate::record::infinite_expiry(n) {
+                Some(e) => Ok(Some(e)),
+                None => want_int(self.func, &format!("opts.{key}"), Value::Number(n)).map(Some),
+            },
+            v => opt(v)
+                .map(|v| want_int(self.func, &format!("opts.{key}"), v))
+                .transpose(),
+        }
+    }
+
     pub(crate) fn opt_bool(&self, key: &str) -> mlua::Result<Option<bool>> {
         opt(self.get(key)?)
             .map(|v| want_bool(self.func, &format!("opts.{key}"), v))

@@ -505,6 +505,20 @@ unsafe fn int_at(l: *mut lua_State, idx: c_int) -> Option<i64> {
     }
 }
 
+/// An expiry time as `record.rs` reads it: whole seconds, or `math.huge`
+/// (Prosody 13's "never") as [`crate::record::infinite_expiry`] maps it.
+unsafe fn expiry_at(l: *mut lua_State, idx: c_int) -> Option<i64> {
+    unsafe {
+        if ffi::lua_type(l, idx) != ffi::LUA_TNUMBER {
+            return None;
+        }
+        match number(l, idx) {
+            Num::Int(i) => Some(i),
+            Num::Float => crate::record::infinite_expiry(ffi::lua_tonumber(l, idx)),
+        }
+    }
+}
+
 unsafe fn bool_at(l: *mut lua_State, idx: c_int) -> Option<bool> {
     unsafe { (ffi::lua_type(l, idx) == ffi::LUA_TBOOLEAN).then(|| ffi::lua_toboolean(l, idx) != 0) }
 }
@@ -661,7 +675,7 @@ unsafe fn record(l: *mut lua_State, idx: c_int) -> Option<InviteRecord> {
                 }
                 Some(b"uri") => utf8(l, v).map(|s| r.uri = s.to_owned()),
                 Some(b"created_at") => int_at(l, v).map(|n| r.created_at = Some(n)),
-                Some(b"expires") => int_at(l, v).map(|n| r.expires = Some(n)),
+                Some(b"expires") => expiry_at(l, v).map(|n| r.expires = Some(n)),
                 Some(b"reusable") => bool_at(l, v).map(|b| r.reusable = Some(b)),
                 Some(b"landing_page") => utf8(l, v).map(|s| r.landing_page = Some(s.to_owned())),
                 Some(b"max_uses") => int_at(l, v).and_then(count).map(|n| r.max_uses = Some(n)),
@@ -1136,7 +1150,7 @@ unsafe fn validate_fast(l: *mut lua_State) -> Option<c_int> {
                     keep(4);
                     inviter = true;
                 }),
-                Some(b"contact_expires") => int_at(l, v).map(|n| contact_expires = Some(n)),
+                Some(b"contact_expires") => expiry_at(l, v).map(|n| contact_expires = Some(n)),
                 Some(b"now") => int_at(l, v).map(|n| now = Some(n)),
                 _ => Some(()),
             };

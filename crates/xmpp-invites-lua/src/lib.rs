@@ -562,7 +562,8 @@ fn validate(a: &mut Args) -> Ret {
         Some(Ok(r)) => Some(r),
         Some(Err(e)) => return fail(lua, e.code(), &e),
     };
-    let contact_expires = o.opt_int("contact_expires")?;
+    // The inviter's user-level entry: Prosody 13 stores math.huge there too.
+    let contact_expires = o.opt_expiry("contact_expires")?;
     let inviter = o.opt_str("inviter")?;
     let redemption = match &inviter {
         Some(i) => invites::Redemption::Subscription { inviter: i },

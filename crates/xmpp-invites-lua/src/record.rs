@@ -37,6 +37,27 @@ fn int(v: Value, key: &str) -> Result<i64, RecordError> {
     }
 }
 
+/// The expiry of an invite that never expires as Prosody 13 stores it:
+/// `os.time() + math.huge` when `invite_expiry` is "never" (its
+/// `get_option_period` gives `math.huge`), in the host-level record and in
+/// the inviter's user-level entry alike. Read as [`invites::NEVER_EXPIRES`],
+/// the number this library writes for "never": written back, the record
+/// stays a number that Prosody 0.12 and 13 both compare as far future, and
+/// that JSON can hold (Prosody's JSON encoder writes `inf` bare, which no
+/// JSON reader, Prosody's own included, reads back). Only `+inf`: `-inf`
+/// and NaN stay invalid.
+pub(crate) fn infinite_expiry(n: f64) -> Option<i64> {
+    (n == f64::INFINITY).then_some(invites::NEVER_EXPIRES)
+}
+
+/// An expiry time: whole seconds, or `math.huge` for never.
+fn expiry(v: Value, key: &str) -> Result<i64, RecordError> {
+    match v {
+        Value::Number(n) => infinite_expiry(n).map_or_else(|| int(v, key), Ok),
+        other => int(other, key),
+    }
+}
+
 fn count(v: Value, key: &str) -> Result<u32, RecordError> {
     int(v, key).and_then(|n| {
         u32::try_from(n).map_err(|_| invalid(format!("{key}: expected a count, found {n}")))
@@ -183,7 +204,7 @@ pub(crate) fn from_table(lua: &Lua, t: &Table) -> Result<InviteRecord, RecordErr
             "additional_data" => r.additional_data = Some(additional_data(lua, v)?),
             "uri" => r.uri = string(v, "uri")?,
             "created_at" => r.created_at = Some(int(v, "created_at")?),
-            "expires" => r.expires = Some(int(v, "expires")?),
+            "expires" => r.expires = Some(expiry(v, "expires")?),
             "reusable" => r.reusable = Some(boolean(v, "reusable")?),
             "landing_page" => r.landing_page = Some(string(v, "landing_page")?),
             "max_uses" => r.max_uses = Some(count(v, "max_uses")?),

@@ -253,6 +253,13 @@ pub struct InviteRecord {
     )]
     pub created_at: Option<i64>,
     /// Unix seconds after which the invite is expired; `None` never expires.
+    ///
+    /// Prosody 13 stores `math.huge` for an invite that never expires
+    /// (`invite_expiry = "never"`). The Lua bindings read it from a record
+    /// table as [`crate::NEVER_EXPIRES`], the number this library writes for
+    /// "never". JSON has no infinity: the bare `inf` Prosody's JSON encoder
+    /// writes into an SQL row is not JSON, Prosody's own decoder refuses it
+    /// too, and so does [`InviteRecord::from_json`].
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
@@ -601,6 +608,31 @@ mod tests {
             r#"{"type":"register","jid":"example.com","token":"t","x":7.343562278240095e211}"#;
         let r = InviteRecord::from_json(float).unwrap();
         assert_eq!(InviteRecord::from_json(&r.to_json()).unwrap(), r);
+    }
+
+    /// JSON has no infinity: Prosody 13's never-expiring records reach the
+    /// core as `math.huge` only through the Lua bindings. The bare `inf` its
+    /// JSON encoder writes (and the "number" row `inf`) stay refused, as
+    /// Prosody's own SQL storage refuses them; `null`, which other encoders
+    /// (dkjson) write for infinity, reads as "never expires".
+    #[test]
+    fn json_has_no_infinity() {
+        let rec = |expires: &str| {
+            InviteRecord::from_json(&format!(
+                r#"{{"type":"register","jid":"example.com","token":"t","expires":{expires}}}"#
+            ))
+        };
+        for bad in ["inf", "-inf", "nan", "-nan", "Infinity", "1e999"] {
+            assert_eq!(
+                rec(bad).map_err(|e| e.code()),
+                Err("invalid-record"),
+                "{bad}"
+            );
+            assert!(ContactRecord::from_json(bad).is_err(), "{bad}");
+        }
+        let never = rec("null").unwrap();
+        assert_eq!(never.expires, None);
+        assert!(!never.is_expired(i64::MAX));
     }
 
     #[test]
