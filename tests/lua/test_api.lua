@@ -108,6 +108,7 @@ for _, opts in ipairs(kinds) do
 		local contact = opts.user and store[opts.user .. "/" .. inv.token]
 		if opts.type == "contact-only" then
 			check(record == nil and contact == inv.expires, "contact-only stores only the user-level entry")
+			eq(xi.record_pending(inv.record, NOW), false, "a contact-only record is no pending account invite")
 			local v = assert(xi.validate{ token = inv.token, contact_expires = contact, inviter = "romeo", now = NOW })
 			eq(v.for_subscription, true, "subscription")
 			eq(#v:use_changes(), 2, "use removes both keys")
@@ -128,6 +129,27 @@ for _, opts in ipairs(kinds) do
 				check(#spend >= 1 and spend[#spend].op == "delete-record", "spent " .. opts.type)
 			end
 			eq(xi.record_type(record), opts.type, "record_type")
+			-- Pending exactly while its token validates, plain or hashed.
+			local hashed = assert(xi.create{ type = opts.type, host = opts.host, user = opts.user,
+				groups = opts.groups, ttl = opts.ttl, hash_at_rest = true, now = NOW })
+			local hashed_record
+			for _, c in ipairs(hashed.changes) do
+				if c.user == nil then hashed_record = c.value end
+			end
+			check(hashed_record.token:find("^sha256:"), "hashed record " .. opts.type)
+			for _, r in ipairs({ record, hashed_record }) do
+				for _, now in ipairs({ NOW, inv.expires, inv.expires + 1 }) do
+					eq(xi.record_pending(r, now), now <= inv.expires, "record_pending " .. opts.type .. " at " .. now)
+				end
+			end
+			local hashed_token_ok = xi.validate{ token = hashed.token, record = hashed_record, now = NOW } ~= nil
+			eq(xi.record_pending(hashed_record, NOW), hashed_token_ok, "record_pending agrees with validate")
+			local used_up = {}
+			for k, val in pairs(record) do used_up[k] = val end
+			used_up.max_uses, used_up.uses = 2, 2
+			eq(xi.record_pending(used_up, NOW), false, "a used-up record is not pending")
+			used_up.uses = 1
+			eq(xi.record_pending(used_up, NOW), true, "one use left")
 			local back = xi.record_from_json(xi.record_to_json(record))
 			check(h.deep_equal(back, record), "json round trip " .. opts.type)
 			local form = xi.result_form(inv.uri, inv.landing_page, inv.expires)

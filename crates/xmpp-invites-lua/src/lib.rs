@@ -77,6 +77,7 @@ fn open(lua: &Lua) -> mlua::Result<Table> {
         ("record_from_json", record_from_json),
         ("record_to_json", record_to_json),
         ("record_type", record_type),
+        ("record_pending", record_pending),
         ("validate", validate),
         ("registration_gate", registration_gate),
         ("reserved_by", reserved_by),
@@ -545,6 +546,20 @@ fn record_type(a: &mut Args) -> Ret {
         Some(r) => reply(lua, r.map(|r| r.invite_type().as_str())),
         None => Err(mlua::Error::runtime(
             "bad argument 'record' to 'record_type' (record table expected, got nil)",
+        )),
+    }
+}
+
+/// `record_pending(record[, now])`: whether a stored record is a pending
+/// account invite (what `validate` accepts for registration given its
+/// token), also for records kept hashed at rest.
+fn record_pending(a: &mut Args) -> Ret {
+    let lua = a.lua();
+    let now = now_or(a.opt_int(1, "now")?);
+    match record_of(lua, a.func, "record", a.value(0))? {
+        Some(r) => reply(lua, r.map(|r| r.is_pending_registration(now))),
+        None => Err(mlua::Error::runtime(
+            "bad argument 'record' to 'record_pending' (record table expected, got nil)",
         )),
     }
 }

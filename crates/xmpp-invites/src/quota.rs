@@ -259,7 +259,9 @@ impl<'a> History<'a> {
 }
 
 /// The pending invite, other than `except_token`, that reserves `username`:
-/// an unexpired, unused account invite bound to it. Plain registration of
+/// an unexpired, unused account invite bound to it. `except_token` is the
+/// presented token, and also excepts the record kept hashed at rest under
+/// its hash. Plain registration of
 /// that name is refused until the invite expires or is used (XEP-0401 asks
 /// servers to reserve it; ejabberd does).
 ///
@@ -278,8 +280,7 @@ pub fn reserved_by<'a>(
     except_token: Option<&str>,
 ) -> Option<&'a InviteRecord> {
     records.into_iter().find(|r| {
-        except_token
-            .is_none_or(|t| !crate::token::constant_time_eq(t.as_bytes(), r.token.as_bytes()))
+        except_token.is_none_or(|t| !crate::token::matches_stored(t, &r.token))
             && r.reserves_username(username, now)
     })
 }
@@ -396,5 +397,26 @@ mod tests {
                 .check("not valid", false, ACC, &cyc, 0)
                 .is_ok()
         );
+    }
+
+    /// The invite being used does not reserve its own name, whether its
+    /// record holds the token or, kept hashed at rest, its hash.
+    #[test]
+    fn reserved_except_the_presented_token() {
+        const T: &str = "Xb9sT2vR7qLm4KpZ8wYd1eFg";
+        let plain = crate::InviteRecord::from_json(&format!(
+            r#"{{"type":"register","jid":"romeo@example.com","token":"{T}","allow_registration":true,"expires":100}}"#
+        ))
+        .unwrap();
+        let mut hashed = plain.clone();
+        hashed.token = crate::token::hashed_key(T);
+        for r in [&plain, &hashed] {
+            assert!(reserved_by("romeo", [r], 0, None).is_some());
+            assert!(reserved_by("romeo", [r], 0, Some(T)).is_none(), "{r:?}");
+            let other = Some("AAAAAAAAAAAAAAAAAAAAAAAA");
+            assert!(reserved_by("romeo", [r], 0, other).is_some(), "{r:?}");
+        }
+        // The hash itself is no token: it excepts nothing.
+        assert!(reserved_by("romeo", [&hashed], 0, Some(&hashed.token)).is_some());
     }
 }

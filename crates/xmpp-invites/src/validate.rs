@@ -298,15 +298,7 @@ fn check(
     match redemption {
         Redemption::Registration => {
             let record = record.ok_or(ValidateError::Unknown)?;
-            if !record.allow_registration {
-                return Err(ValidateError::NotForRegistration);
-            }
-            let expires = check_expiry(record.expires, now)?;
-            if let Some(max) = record.max_uses {
-                if record.uses.unwrap_or(0) >= max {
-                    return Err(ValidateError::UsedUp);
-                }
-            }
+            let expires = check_registration(record, now)?;
             let inviter = (record.action == InviteAction::Roster)
                 .then(|| record.jid_username().map(str::to_owned))
                 .flatten();
@@ -354,6 +346,41 @@ fn check(
                 record.is_some(),
             ))
         }
+    }
+}
+
+/// The checks of a registration that need no token: the record allows
+/// registration, has not expired and is not used up. Its expiry if so.
+fn check_registration(record: &InviteRecord, now: i64) -> Result<i64, ValidateError> {
+    if !record.allow_registration {
+        return Err(ValidateError::NotForRegistration);
+    }
+    let expires = check_expiry(record.expires, now)?;
+    if let Some(max) = record.max_uses {
+        if record.uses.unwrap_or(0) >= max {
+            return Err(ValidateError::UsedUp);
+        }
+    }
+    Ok(expires)
+}
+
+impl InviteRecord {
+    /// Whether this stored record is a pending account invite: one that
+    /// [`validate`] would accept for registration at `now` when its token
+    /// is presented (it allows registration, has not expired and is not
+    /// used up). Needs no token, so it also answers for records kept hashed
+    /// at rest, whose token nobody has: what listing pending invites needs.
+    ///
+    /// ```
+    /// use xmpp_invites::InviteRecord;
+    /// let r = InviteRecord::from_json(r#"{"type":"register","jid":"example.com",
+    ///   "token":"sha256:FGDT4MKuXueN7fIoimfvYwUFTH6GQCrNsGXcQliij0o",
+    ///   "allow_registration":true,"expires":100}"#).unwrap();
+    /// assert!(r.is_pending_registration(100));
+    /// assert!(!r.is_pending_registration(101));
+    /// ```
+    pub fn is_pending_registration(&self, now: i64) -> bool {
+        check_registration(self, now).is_ok()
     }
 }
 
@@ -436,6 +463,46 @@ mod tests {
             }
         }
         assert!(cases > 20, "{cases}");
+    }
+
+    /// A record is a pending registration exactly when its token validates
+    /// it for registration, and so when it is kept hashed at rest.
+    #[test]
+    fn pending_registration_agrees_with_validate() {
+        let mut used = account();
+        used.max_uses = Some(2);
+        used.uses = Some(2);
+        let mut one_left = used.clone();
+        one_left.uses = Some(1);
+        let mut no_reg = contact();
+        no_reg.allow_registration = false;
+        let mut never = account();
+        never.expires = None;
+        let mut pending = 0;
+        for plain in [account(), contact(), used, one_left, no_reg, never] {
+            let mut hashed = plain.clone();
+            hashed.token = crate::token::hashed_key(T);
+            for record in [plain, hashed] {
+                for now in [i64::MIN, 0, 100, 101, i64::MAX] {
+                    let valid = validate(
+                        T,
+                        Stored {
+                            record: Some(&record),
+                            contact_expires: None,
+                        },
+                        Redemption::Registration,
+                        now,
+                    );
+                    assert_eq!(
+                        record.is_pending_registration(now),
+                        valid.is_ok(),
+                        "{record:?} {now}"
+                    );
+                    pending += usize::from(valid.is_ok());
+                }
+            }
+        }
+        assert_eq!(pending, 2 * (3 + 3 + 3 + 4), "{pending}");
     }
 
     fn reg(r: Option<&InviteRecord>, now: i64) -> Result<ValidInvite, ValidateError> {
