@@ -101,6 +101,17 @@ local function lookup(user, token)
 	return store():get(user, token);
 end
 
+-- The URI of a stored record for the presented token: the record's own, or
+-- for a record kept hashed at rest (which has none) built again.
+local function uri_of(record, token)
+	if record.uri then return record.uri; end
+	local localpart, host = jid_split(record.jid);
+	return xi.build_uri{
+		localpart = localpart, host = host or module.host, action = record.type, token = token,
+		ibr = record.type == "roster" and record.allow_registration == true,
+	};
+end
+
 -- Invitation to register an account, optionally bound to a username.
 function create_account(account_username, additional_data, ttl) --luacheck: ignore 131/create_account
 	local seconds, err = ttl_of(ttl);
@@ -145,13 +156,15 @@ function create_group(group_ids, additional_data, ttl) --luacheck: ignore 131/cr
 	};
 end
 
--- Iterates pending (unexpired) invites that allow registration.
+-- Iterates pending (unexpired, not used up) invites that allow
+-- registration, as storage key and record: for invites kept hashed at rest
+-- the key is the token's hash, and the record has no token or URI.
 function pending_account_invites() --luacheck: ignore 131/pending_account_invites
 	local now = os.time();
 	-- The keyval view of the same store lists every host-level record.
 	local all = module:open_store("invite_token"):get(nil) or {};
 	return it.filter(function (_, invite)
-		return type(invite) == "table" and xi.validate{ token = invite.token, record = invite, now = now } ~= nil;
+		return type(invite) == "table" and xi.record_pending(invite, now) == true;
 	end, pairs(all));
 end
 
@@ -166,6 +179,14 @@ function get_account_invite_info(token) --luacheck: ignore 131/get_account_invit
 	local valid, err = xi.validate{ token = token, record = record, now = os.time() };
 	if not valid then
 		return nil, (err == "token-expired" or err == "no-token") and err or "token-invalid";
+	end
+	if record.token ~= token then
+		-- Kept hashed at rest: the caller, who has the token, gets the
+		-- record as it was handed out (a copy; storage keeps the hash).
+		local copy = {};
+		for k, v in pairs(record) do copy[k] = v; end
+		copy.token, copy.uri = token, uri_of(record, token);
+		return copy;
 	end
 	return record;
 end
@@ -226,7 +247,7 @@ function get(token, username)
 		inviter = not username and inviter or nil;
 		type = record and record.type or "roster";
 		jid = record and record.jid or (inviter and inviter.."@"..module.host);
-		uri = record and record.uri or xi.build_uri{ localpart = inviter, host = module.host, action = "roster", token = token };
+		uri = record and uri_of(record, token) or xi.build_uri{ localpart = inviter, host = module.host, action = "roster", token = token };
 		additional_data = record and record.additional_data or nil;
 		reusable = valid.reusable;
 		expires = valid.expires;
@@ -255,6 +276,13 @@ local function describe(record, host)
 		return ("Invitation to register on %s with username '%s'"):format(host, username);
 	end
 	return "Invitation to register on "..host;
+end
+
+-- An expiry for people: a date, or "never" (Prosody 13 stores math.huge).
+local function when(expires)
+	if type(expires) ~= "number" then return "unknown"; end
+	if expires >= xi.NEVER_EXPIRES then return "never"; end
+	return xi.datetime(expires) or "unknown";
 end
 
 --- Admin shell commands
@@ -298,7 +326,7 @@ do
 		if not username then return nil, "Supply the JID of the account you want to generate a password reset for"; end
 		local invite, cerr = mod.create_account_reset(username, ttl);
 		if not invite then return nil, cerr; end
-		return true, (invite.landing_page or invite.uri).." (valid until "..xi.datetime(invite.expires)..")";
+		return true, (invite.landing_page or invite.uri).." (valid until "..when(invite.expires)..")";
 	end
 
 	function invite_env:show(host, token)
@@ -309,7 +337,7 @@ do
 		local lines = {
 			describe(record, host),
 			"Created: "..(record.created_at and xi.datetime(record.created_at) or "unknown"),
-			"Expires: "..xi.datetime(record.expires),
+			"Expires: "..when(record.expires),
 			"XMPP URI: "..record.uri,
 		};
 		if record.landing_page then lines[#lines+1] = "Web link: "..record.landing_page; end
@@ -324,7 +352,7 @@ do
 		local n, lines = 0, {};
 		for token, record in mod.pending_account_invites() do
 			n = n + 1;
-			lines[n] = ("%s  %s  expires %s"):format(token, describe(record, host), xi.datetime(record.expires));
+			lines[n] = ("%s  %s  expires %s"):format(token, describe(record, host), when(record.expires));
 		end
 		table.sort(lines);
 		lines[#lines+1] = ("%d pending invites"):format(n);
@@ -334,7 +362,10 @@ do
 	function invite_env:delete(host, token)
 		local mod, err = invites_of(host);
 		if not mod then return nil, err; end
-		if not mod.get_account_invite_info(token) and not (xi.check_token(token or "")) then
+		-- A pending invite's token, any well-formed token, or the key that
+		-- invite:list shows for an invite kept hashed at rest.
+		if not mod.get_account_invite_info(token) and not xi.check_token(token or "")
+		and not (type(token) == "string" and token:match("^sha256:[%w_-]+$")) then
 			return nil, "token-invalid";
 		end
 		local ok, derr = mod.delete_account_invite(token);

@@ -86,6 +86,49 @@ def test_shell_commands(prosody):
     assert run(register(server, any_token, "late"))[0] == "preauth"
 
 
+def test_shell_commands_with_hashed_tokens(prosody):
+    server = prosody(users=USERS, config="invites_hash_tokens = true")
+    any_token = token_of(shell(server, "invite:create_account('example.com')"))
+    bound = token_of(shell(server, "invite:create_account('juliet@example.com')"))
+    shell(server, "invite:create_reset('alice@example.com')")
+    # Listed under their hashes: storage holds no token.
+    listing = shell(server, "invite:list('example.com')")
+    assert "3 pending invites" in listing, listing
+    assert any_token not in listing and bound not in listing
+    keys = re.findall(r"sha256:[A-Za-z0-9_-]+", listing)
+    assert len(keys) == 3, listing
+    # Shown with the URI handed out, built again from the presented token.
+    shown = shell(server, f"invite:show('example.com', '{bound}')")
+    assert f"XMPP URI: xmpp:juliet@example.com?register;preauth={bound}" in shown, shown
+    assert "with username 'juliet'" in shown
+    # A bound invite registers its name.
+    assert run(register(server, bound, "juliet"))[1][0]
+    assert "2 pending invites" in shell(server, "invite:list('example.com')")
+    # Deleted by the key the listing shows.
+    listing = shell(server, "invite:list('example.com')")
+    key = re.search(r"(sha256:[A-Za-z0-9_-]+)  Invitation to register on example.com\b", listing).group(1)
+    assert "Invitation deleted" in shell(server, f"invite:delete('example.com', '{key}')")
+    assert "1 pending invites" in shell(server, "invite:list('example.com')")
+    assert run(register(server, any_token, "late"))[0] == "preauth"
+
+
+def test_prosody_13_never_expiring_record(prosody):
+    # What Prosody 13 stores for invite_expiry = "never": expires = math.huge.
+    server = prosody(users=USERS)
+    token = "Xb9sT2vR7qLm4KpZ8wYd1eFg"
+    server.prosodyctl("shell", (
+        '> return require "core.storagemanager".open("example.com", "invite_token", "map"):set(nil, "%s", '
+        '{ type = "register", jid = "example.com", token = "%s", allow_registration = true, '
+        'uri = "xmpp:example.com?register;preauth=%s", created_at = os.time(), expires = math.huge })'
+    ) % (token, token, token))
+    assert "(1/0)" in "".join(p.read_text() for p in server.data_dir.rglob("invite_token*.dat"))
+    listing = shell(server, "invite:list('example.com')")
+    assert f"{token}  Invitation to register on example.com  expires never" in listing, listing
+    assert "Expires: never" in shell(server, f"invite:show('example.com', '{token}')")
+    assert run(register(server, token, "forever"))[1][0]
+    assert run(can_login(server, "forever@example.com"))
+
+
 def test_reusable_group_invite(prosody):
     server = prosody(users=USERS, plugin_paths=[FIXTURES], modules=[
         "invites", "invites_adhoc", "invites_register", "groups_internal"])
