@@ -142,9 +142,16 @@ module:hook("user-registering", function (event)
 		fresh, err = current(validated_invite);
 		if not fresh then
 			module:log("debug", "Invite %s no longer valid at registration: %s", log_token(validated_invite.token), err);
-			event.allowed = false;
-			event.reason = "The invite token is invalid or expired";
-			return;
+			if invite_only then
+				event.allowed = false;
+				event.reason = "The invite token is invalid or expired";
+				return;
+			end
+			-- Registration is open: the invite was a way in, not the only
+			-- one, so the request goes on as one without an invite, and
+			-- nothing of the invite is applied once the account exists.
+			validated_invite.admitted = nil;
+			if event.session then event.session.validated_invite = nil; end
 		end
 	end
 	-- A name held by another pending bound invite is not free. (Without an
@@ -238,11 +245,12 @@ end
 -- Registration done: spend the token, then contacts, roles and groups.
 module:hook("user-registered", function (event)
 	local validated_invite = event.validated_invite or (event.session and event.session.validated_invite);
-	if not validated_invite then
+	-- Only an invite that the gate admitted this registration with.
+	if not validated_invite or not validated_invite.admitted then
 		return;
 	end
 	local contact_username = event.username;
-	local admitted = validated_invite.admitted or {};
+	local admitted = validated_invite.admitted;
 	validated_invite:use();
 	if event.session then event.session.validated_invite = nil; end
 

@@ -89,3 +89,39 @@ def test_tokens_hashed_at_rest(prosody):
     # Spent: nothing of these invites is left in storage.
     stored = "".join(p.read_text(errors="replace") for p in server.data_dir.rglob("*.dat"))
     assert stored.count("sha256:") == 0, stored
+
+
+def test_open_registration_survives_a_spent_invite(prosody):
+    """With registration_invite_only = false, an invite spent between a
+    session's preauth and its registration is no reason to refuse: the
+    registration goes on as an open one, and gets nothing of the invite."""
+    from harness import form_values
+    from test_adhoc import CONTACT, command, token_of
+
+    server = prosody(users=["admin@example.com"],
+                     config="registration_invite_only = false\nallow_registration = true")
+    # Registers and becomes the admin's contact.
+    uri = form_values(run(command(server, "admin@example.com", CONTACT)))["uri"]
+    assert uri.endswith(";ibr=y")
+    token = token_of(uri)
+
+    async def scenario():
+        a = await Registrar("example.com", server.c2s_port).open()
+        b = await Registrar("example.com", server.c2s_port).open()
+        try:
+            assert (await a.preauth(token))[0] and (await b.preauth(token))[0]
+            first = await a.register("first")
+            second = await b.register("second")
+            return first, second
+        finally:
+            await a.close()
+            await b.close()
+
+    first, second = run(scenario())
+    assert first[0] and second[0], (first, second)
+    for name in ("first", "second"):
+        assert run(can_login(server, f"{name}@example.com"))
+    # Only the invite's user became the admin's contact.
+    roster = "".join(p.read_text() for p in server.data_dir.rglob("roster/admin.dat"))
+    assert '"first@example.com"' in roster and '"second@example.com"' not in roster, roster
+    assert not list(server.data_dir.rglob("roster/second.dat"))
