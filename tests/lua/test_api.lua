@@ -213,6 +213,9 @@ local p = xi.policy{ host = "example.com", allow_user_invites_by_roles = { "trus
 eq(p.host, "example.com", "policy host")
 eq(p:contact_invite("alice@example.com/phone", { roles = { "trusted" } }), "account-and-contact", "trusted role invites new users")
 eq(select(2, p:decide("eve@evil.example", "contact-only")), "other-host", "other host")
+eq(select(2, p:decide("eve@evil.example", "account")), "other-host", "other host, account")
+eq(p:decide("root@other.example", "account", { admin = true }), true, "an admin of this host homed elsewhere")
+eq(select(2, p:decide("root@other.example", "contact-only", { admin = true })), "other-host", "but no contact invites")
 eq(p:may_invite_new_users("root@example.com", { admin = true }), true, "admins")
 
 -- Landing links, fragments, forms.

@@ -96,24 +96,28 @@ impl Policy {
         }
     }
 
-    /// Whether the requester may create an invite of type `t`: requesters
-    /// of other hosts never; account, group and reset invites admins only;
-    /// contact-only invites local users when `allow_contact_invites`;
-    /// account-and-contact invites as [`Policy::may_invite_new_users`].
+    /// Whether the requester may create an invite of type `t`: account,
+    /// group and reset invites admins only (as Prosody, an admin of this
+    /// host whose account is elsewhere, such as a global admin, too);
+    /// contact invites, which make the requester's account here a contact,
+    /// local users only: contact-only ones when `allow_contact_invites`,
+    /// account-and-contact ones as [`Policy::may_invite_new_users`].
     pub fn decide(&self, requester: &Requester, t: InviteType) -> Decision {
-        if !self.is_local(requester) {
-            return Decision::deny(Reason::OtherHost {
-                host: self.host.clone(),
-            });
-        }
         match t {
             InviteType::Account | InviteType::Group | InviteType::PasswordReset => {
                 if requester.is_admin() {
                     Decision::allow(Reason::Admin)
+                } else if !self.is_local(requester) {
+                    Decision::deny(Reason::OtherHost {
+                        host: self.host.clone(),
+                    })
                 } else {
                     Decision::deny(Reason::AdminOnly(t))
                 }
             }
+            _ if !self.is_local(requester) => Decision::deny(Reason::OtherHost {
+                host: self.host.clone(),
+            }),
             InviteType::ContactOnly if requester.is_admin() => Decision::allow(Reason::Admin),
             InviteType::ContactOnly => Decision {
                 allowed: self.allow_contact_invites,
@@ -334,6 +338,22 @@ mod tests {
             !p.decide(&user("example.com"), InviteType::ContactOnly)
                 .allowed
         );
+        // An admin of this host homed elsewhere (a global admin) may create
+        // invites that make no contact of them; nobody else from elsewhere.
+        let global = user("root@other.example").admin(true);
+        let stranger = user("eve@evil.example");
+        for t in [
+            InviteType::Account,
+            InviteType::Group,
+            InviteType::PasswordReset,
+        ] {
+            assert_eq!(p.decide(&global, t), Decision::allow(Reason::Admin));
+            assert_eq!(p.decide(&stranger, t).reason.code(), "other-host");
+        }
+        for t in [InviteType::ContactOnly, InviteType::AccountAndContact] {
+            assert_eq!(p.decide(&global, t).reason.code(), "other-host");
+        }
+        assert!(p.contact_invite(&global).is_err());
     }
 
     #[test]
