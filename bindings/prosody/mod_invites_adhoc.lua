@@ -36,6 +36,12 @@ local who, refuse, result, refusal, fields = shared.who, shared.refuse, shared.r
 
 module:depends("adhoc");
 
+-- Who is offered each command (and may run it) is as in Prosody's own
+-- module, so that clients list only commands that can succeed: the contact
+-- invite for local users (admins only without allow_contact_invites), the
+-- others for admins (of this host, wherever their account is). The policy
+-- then decides in full, with its reason in every refusal.
+
 -- The contact invite: for local users (and admins) as the policy says; an
 -- account-and-contact invite (ibr=y) when they may invite new users.
 module:provides("adhoc", new_adhoc("Create new contact invite", "urn:xmpp:invite#invite",
@@ -50,7 +56,7 @@ module:provides("adhoc", new_adhoc("Create new contact invite", "urn:xmpp:invite
 			return refuse("Could not create the invite: "..tostring(err));
 		end
 		return result(invite);
-	end, "any"));
+	end, allow_contact_invites and "local_user" or "admin"));
 
 local create_account_form = dataforms.new{
 	title = "Create an account invite";
@@ -92,7 +98,7 @@ module:provides("adhoc", new_adhoc("Create new account invite", "urn:xmpp:invite
 			return refuse("Could not create the invite: "..tostring(err));
 		end
 		return result(invite);
-	end, "any"));
+	end, "admin"));
 
 local reset_form = dataforms.new{
 	title = "Create password reset invite";
@@ -126,4 +132,4 @@ module:provides("adhoc", new_adhoc("Create password reset invite", "xmpp:prosody
 			return refuse("Could not create the invite: "..tostring(cerr));
 		end
 		return result(invite);
-	end, "any"));
+	end, "admin"));

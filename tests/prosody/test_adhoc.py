@@ -4,7 +4,8 @@ mod_invites_adhoc on a real Prosody, driven by slixmpp."""
 import re
 
 from conftest import run
-from harness import Client, form_values
+from harness import WAIT, Client, form_values
+from slixmpp.exceptions import IqError
 from test_register import can_login, register
 
 INVITATION = "urn:xmpp:invite#invitation"
@@ -68,17 +69,54 @@ def test_every_kind_through_its_command(prosody):
     assert run(can_login(server, "dave@example.com", "changed"))
 
 
+async def offered(server, jid, to="example.com") -> set:
+    """The command nodes that `to` lists for `jid` (XEP-0050 disco#items)."""
+    c = await Client(jid, "secret", server.c2s_port).online()
+    try:
+        items = await c.plugin["xep_0030"].get_items(jid=to, node="http://jabber.org/protocol/commands", timeout=WAIT)
+        return {node for (_, node, _) in items["disco_items"]["items"]}
+    finally:
+        await c.close()
+
+
+def forbidden(server, jid, node, to="example.com") -> bool:
+    """Whether running the command is refused at the XEP-0050 level."""
+    try:
+        run(command(server, jid, node, to=to))
+    except IqError as e:
+        return e.iq["error"]["condition"] == "forbidden"
+    return False
+
+
+def test_who_is_offered_which_command(prosody):
+    # As Prosody's own module: clients list only what can succeed.
+    server = prosody(users=[*USERS, "root@other.example"],
+                     admins=["admin@example.com", "root@other.example"])
+    ours = {CONTACT, ACCOUNT, RESET}
+    assert run(offered(server, "admin@example.com")) & ours == ours
+    assert run(offered(server, "alice@example.com")) & ours == {CONTACT}
+    assert run(offered(server, "bob@other.example")) & ours == set()
+    for node in (ACCOUNT, RESET):
+        assert forbidden(server, "alice@example.com", node)
+    assert forbidden(server, "bob@other.example", CONTACT)
+    # A global admin homed on another host creates account invites here
+    # (as in Prosody), but no contact invites: those make a contact of
+    # the requester's account on this host.
+    assert run(offered(server, "root@other.example")) & ours == {ACCOUNT, RESET}
+    uri = form_values(run(command(server, "root@other.example", ACCOUNT)))["uri"]
+    assert uri.startswith("xmpp:example.com?register;preauth=")
+    assert run(register(server, token_of(uri), "rooted"))[1][0]
+    assert forbidden(server, "root@other.example", CONTACT)
+
+
 def test_refusals_by_policy(prosody):
-    server = prosody(users=USERS)
-    # A user asking for an account invite.
-    cmd = run(command(server, "alice@example.com", ACCOUNT))
-    assert note(cmd) == "only admins may create account invites"
-    assert "form" not in cmd.xml.attrib and cmd.xml.find("{jabber:x:data}x") is None
-    cmd = run(command(server, "alice@example.com", RESET))
-    assert note(cmd) == "only admins may create password reset invites"
-    # Another host's user.
+    server = prosody(users=USERS, admins=["admin@example.com", "bob@other.example"],
+                     config="allow_contact_invites = false")
+    # An admin of this host homed elsewhere is offered the contact invite
+    # command (admin only here), and the policy says why it cannot be.
     cmd = run(command(server, "bob@other.example", CONTACT))
     assert note(cmd) == "This command is only available to users of example.com"
+    assert "form" not in cmd.xml.attrib and cmd.xml.find("{jabber:x:data}x") is None
     # A reset for an account that does not exist.
     cmd = run(command(server, "admin@example.com", RESET, submit={"accountjid": "ghost@example.com"}))
     assert note(cmd) == "There is no account ghost@example.com"
@@ -86,8 +124,8 @@ def test_refusals_by_policy(prosody):
 
 def test_contact_invites_can_be_admin_only(prosody):
     server = prosody(users=USERS, config="allow_contact_invites = false")
-    cmd = run(command(server, "alice@example.com", CONTACT))
-    assert note(cmd) == "allow_contact_invites is disabled"
+    assert CONTACT not in run(offered(server, "alice@example.com"))
+    assert forbidden(server, "alice@example.com", CONTACT)
     assert form_values(run(command(server, "admin@example.com", CONTACT)))["uri"].endswith(";ibr=y")
 
 
