@@ -79,9 +79,15 @@ end
 
 -- Landing pages, as Prosody 13 renders them: after other modules (such as
 -- mod_invites_page) had their say, only when invites_page is configured.
+-- Where that module serves the pages it links the invites its page can
+-- show, so the rest (contact-only ones) get no link of ours either unless
+-- invites_page_supports names them.
 if invites_page then
+	local page_module = module:get_option_string("invites_page_module", "invites_page");
+	local modulemanager = require "core.modulemanager";
 	module:hook("invite-created", function (invite)
 		if invite.landing_page then return; end
+		if not invites_page_supports and modulemanager.is_loaded(module.host, page_module) then return; end
 		local link, err, msg = xi.landing_link(invites_page, module.host, invite, invites_page_supports);
 		if link then
 			invite.landing_page = link;

@@ -77,3 +77,23 @@ def test_invites_api(prosody):
     assert location.startswith(f"http://127.0.0.1:{server.http_port}/invites_page?")
     status, _, page = http(server, "/invites_api?key=bad/key")
     assert status == 403
+
+
+def test_contact_only_invites_get_no_link_the_page_cannot_show(prosody):
+    # mod_invites_page links only invites that allow registration: its page
+    # cannot show a contact-only one, so we add no link of our own for it.
+    page = 'invites_page = "https://invite.example/{invite.token}"'
+    server = prosody(modules=WEB, hosts=("example.com",), plugin_paths=[FIXTURES],
+                     config=f'http_host = "127.0.0.1"\n{page}')
+    out = server.prosodyctl("shell", "invite:create_contact('alice@example.com', false)").stdout
+    assert "xmpp:alice@example.com?roster;preauth=" in out and "https://invite.example/" not in out, out
+    out = server.prosodyctl("shell", "invite:create_contact('alice@example.com', true)").stdout
+    assert "https://invite.example/" in out, out
+    out = server.prosodyctl("shell", "invite:create_account('example.com')").stdout
+    assert "https://invite.example/" in out, out
+    # Unless invites_page_supports asks for them.
+    server.stop()
+    server.config = f'http_host = "127.0.0.1"\n{page}\ninvites_page_supports = {{ "contact-only" }}'
+    server.start()
+    out = server.prosodyctl("shell", "invite:create_contact('alice@example.com', false)").stdout
+    assert "https://invite.example/" in out, out
