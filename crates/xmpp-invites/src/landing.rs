@@ -5,9 +5,7 @@ use serde_json::{Value, json};
 
 use crate::kind::{InviteType, UnknownInviteType};
 use crate::record::InviteRecord;
-use crate::template::{
-    Renderer, TemplateError, balanced_end, strip_scheme, url_escape, url_escape_into,
-};
+use crate::template::{Braces, Renderer, TemplateError, strip_scheme, url_escape, url_escape_into};
 use crate::uri::{InviteUri, UriError};
 
 /// A configured landing page: the `invites_page` template and the
@@ -91,6 +89,7 @@ impl Field {
 /// `urlescape`/`noscheme` filters; None for anything else.
 fn compile(template: &str) -> Option<Vec<Part>> {
     let bytes = template.as_bytes();
+    let braces = Braces::new(template);
     let mut parts = Vec::new();
     let (mut i, mut copied) = (0, 0);
     while i < bytes.len() {
@@ -98,7 +97,7 @@ fn compile(template: &str) -> Option<Vec<Part>> {
             i += 1;
             continue;
         }
-        let Some(end) = balanced_end(bytes, i) else {
+        let Some(end) = braces.end(i) else {
             i += 1;
             continue;
         };
@@ -329,6 +328,27 @@ mod tests {
         ] {
             assert!(LandingPage::new(generic).compiled.is_none(), "{generic}");
         }
+    }
+
+    /// Scanning ahead from every unclosed `{` would take some 10^10 steps
+    /// on each of these.
+    #[test]
+    fn unclosed_braces() {
+        let r = record(
+            r#"{"type":"register","jid":"example.com","token":"T","allow_registration":true,"uri":"u","expires":1}"#,
+        );
+        let page = LandingPage::new("{{invite.token}".repeat(50_000));
+        assert!(page.compiled.is_some());
+        let slow = LandingPage {
+            compiled: None,
+            ..page.clone()
+        };
+        // Compared with `==`: `assert_eq!` would print 100,000 bytes.
+        let link = Some("{T".repeat(50_000));
+        assert!(page.link("h", &r).unwrap() == link);
+        assert!(slow.link("h", &r).unwrap() == link);
+        let open = "{".repeat(200_000);
+        assert!(LandingPage::new(&open).link("h", &r).unwrap() == Some(open));
     }
 
     #[test]

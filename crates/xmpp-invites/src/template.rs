@@ -15,6 +15,9 @@
 //! empty string (Lua prints an address), and a filter leaves booleans and
 //! tables alone (Lua raises an error).
 
+use std::num::NonZeroUsize;
+use std::ops::Range;
+
 use serde_json::Value;
 
 /// How deeply blocks may nest (`{a&{b&{c}}}` nests 3 deep).
@@ -180,14 +183,21 @@ impl Renderer {
     pub fn render(&self, template: &str, values: &Value) -> Result<String, TemplateError> {
         let mut out = String::with_capacity(template.len());
         let mut steps = MAX_TEMPLATE_STEPS;
-        self.render_into(&mut out, template, &Scope::Root(values), 0, &mut steps)?;
+        let source = Source {
+            text: template,
+            braces: Braces::new(template),
+        };
+        let all = 0..template.len();
+        self.render_into(&mut out, &source, all, &Scope::Root(values), 0, &mut steps)?;
         Ok(out)
     }
 
+    /// Renders the part `span` of the template.
     fn render_into(
         &self,
         out: &mut String,
-        template: &str,
+        source: &Source<'_>,
+        span: Range<usize>,
         scope: &Scope<'_>,
         depth: usize,
         steps: &mut usize,
@@ -195,25 +205,27 @@ impl Renderer {
         if depth > MAX_TEMPLATE_DEPTH {
             return Err(TemplateError::TooDeep);
         }
-        let bytes = template.as_bytes();
-        let mut i = 0;
-        let mut copied = 0;
-        while i < bytes.len() {
+        let (text, bytes) = (source.text, source.text.as_bytes());
+        let mut i = span.start;
+        let mut copied = span.start;
+        while i < span.end {
             if bytes[i] != b'{' {
                 i += 1;
                 continue;
             }
-            let Some(end) = balanced_end(bytes, i) else {
+            // Braces found over the whole template hold for a body too, as
+            // a body is balanced (see `block`).
+            let Some(end) = source.braces.end(i) else {
                 i += 1;
                 continue;
             };
-            out.push_str(&template[copied..i]);
-            let block = &template[i + 1..end];
+            debug_assert!(end < span.end, "a block in a body ends inside it");
+            out.push_str(&text[copied..i]);
             let before = out.len();
             *steps = steps.checked_sub(1).ok_or(TemplateError::TooComplex)?;
-            if !self.block(out, block, scope, depth, steps)? {
+            if !self.block(out, source, i + 1..end, scope, depth, steps)? {
                 out.truncate(before);
-                out.push_str(&template[i..=end]);
+                out.push_str(&text[i..=end]);
             }
             i = end + 1;
             copied = i;
@@ -221,22 +233,25 @@ impl Renderer {
                 return Err(TemplateError::TooLarge);
             }
         }
-        out.push_str(&template[copied..]);
+        out.push_str(&text[copied..span.end]);
         if out.len() > MAX_RENDERED_LEN {
             return Err(TemplateError::TooLarge);
         }
         Ok(())
     }
 
-    /// Renders one block into `out`; false keeps the block as written.
+    /// Renders the block whose inside is `span` into `out`; false keeps the
+    /// block as written.
     fn block(
         &self,
         out: &mut String,
-        block: &str,
+        source: &Source<'_>,
+        span: Range<usize>,
         scope: &Scope<'_>,
         depth: usize,
         steps: &mut usize,
     ) -> Result<bool, TemplateError> {
+        let block = &source.text[span.clone()];
         let Some((name, mut raw, mut opt, mut rest)) = split_name(block) else {
             return Ok(false);
         };
@@ -259,7 +274,16 @@ impl Renderer {
                 }
             }
         }
+        // Looking up the name and filters costs their length: charged one
+        // step per 64 bytes, so a loop over a block with a huge name stays
+        // within the limit too.
+        let head = block.len() - rest.len();
+        *steps = steps.checked_sub(head / 64).ok_or(TemplateError::TooComplex)?;
         let truthy = value.truthy();
+        // The body (rendered after `#`, `%`, `&`, `~` or `?`) is the end of
+        // the block, after a name, options and filters without braces: it
+        // is as balanced as the block.
+        let body = span.end - rest.len()..span.end;
         match opt {
             Some('#' | '%') => {
                 let entries: Vec<(Value, &Value)> = match (opt, value.get()) {
@@ -286,7 +310,7 @@ impl Renderer {
                         parent: scope,
                     };
                     *steps = steps.checked_sub(1).ok_or(TemplateError::TooComplex)?;
-                    self.render_into(out, rest, &sub, depth + 1, steps)?;
+                    self.render_into(out, source, body.clone(), &sub, depth + 1, steps)?;
                     if out.len() > MAX_RENDERED_LEN {
                         return Err(TemplateError::TooLarge);
                     }
@@ -295,18 +319,18 @@ impl Renderer {
             }
             Some('&') => {
                 if truthy {
-                    self.render_into(out, rest, scope, depth + 1, steps)?;
+                    self.render_into(out, source, body, scope, depth + 1, steps)?;
                 }
                 Ok(true)
             }
             Some('~') => {
                 if !truthy {
-                    self.render_into(out, rest, scope, depth + 1, steps)?;
+                    self.render_into(out, source, body, scope, depth + 1, steps)?;
                 }
                 Ok(true)
             }
             Some('?') if !truthy => {
-                self.render_into(out, rest, scope, depth + 1, steps)?;
+                self.render_into(out, source, body, scope, depth + 1, steps)?;
                 Ok(true)
             }
             _ => match value.to_text() {
@@ -324,22 +348,52 @@ impl Renderer {
     }
 }
 
-/// The index of the `}` that balances the `{` at `start` (Lua's `%b{}`).
-pub(crate) fn balanced_end(bytes: &[u8], start: usize) -> Option<usize> {
-    let mut depth = 0usize;
-    for (j, &b) in bytes.iter().enumerate().skip(start) {
-        match b {
-            b'{' => depth += 1,
-            b'}' => {
-                depth -= 1;
-                if depth == 0 {
-                    return Some(j);
+/// A template and the ends of its blocks, found once per render.
+struct Source<'t> {
+    text: &'t str,
+    braces: Braces,
+}
+
+/// Where each `{` of a template is balanced (Lua's `%b{}`): at the first `}`
+/// after it that closes as many braces as were opened since. Found in one
+/// pass, since scanning ahead from every `{` costs the square of the length
+/// of a template with many unclosed ones, and a loop would scan its body
+/// again on each turn.
+pub(crate) struct Braces {
+    /// By offset in the template: the offset of the `}` balancing the `{`
+    /// there. A `}` is never at offset 0, which keeps an entry to a word.
+    ends: Vec<Option<NonZeroUsize>>,
+}
+
+impl Braces {
+    pub(crate) fn new(template: &str) -> Self {
+        let mut ends = vec![None; template.len()];
+        // The `{` a `}` balances is the last one still open: any opened
+        // after it have been closed already.
+        let mut open = Vec::new();
+        for (i, b) in template.bytes().enumerate() {
+            match b {
+                b'{' => open.push(i),
+                // With none open, a `}` closes nothing: it is plain text.
+                b'}' => {
+                    if let Some(start) = open.pop() {
+                        ends[start] = NonZeroUsize::new(i);
+                    }
                 }
+                _ => {}
             }
-            _ => {}
         }
+        Self { ends }
     }
-    None
+
+    /// The offset of the `}` balancing the `{` at `start`, if it has one.
+    pub(crate) fn end(&self, start: usize) -> Option<usize> {
+        self.ends
+            .get(start)
+            .copied()
+            .flatten()
+            .map(NonZeroUsize::get)
+    }
 }
 
 /// `^([%a_][%w_.]*)(!?)(%p?)()`: the name, the raw flag, the option
@@ -588,6 +642,92 @@ mod tests {
             Renderer::url().render(bomb, &v),
             Err(TemplateError::TooLarge)
         );
+    }
+
+    /// Lua's `%b{}` from the `{` at `start`, scanning ahead.
+    fn balanced_end(bytes: &[u8], start: usize) -> Option<usize> {
+        let mut depth = 0;
+        for (j, &b) in bytes.iter().enumerate().skip(start) {
+            match b {
+                b'{' => depth += 1,
+                b'}' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        return Some(j);
+                    }
+                }
+                _ => {}
+            }
+        }
+        None
+    }
+
+    #[test]
+    fn braces_balance_as_lua_does() {
+        // Every text of up to 8 bytes made of `{`, `}` and `x`.
+        for len in 0..=8 {
+            for n in 0..3usize.pow(len) {
+                let text: String = (0..len)
+                    .map(|k| ['{', '}', 'x'][n / 3usize.pow(k) % 3])
+                    .collect();
+                let braces = Braces::new(&text);
+                for (i, b) in text.bytes().enumerate() {
+                    let lua = (b == b'{').then(|| balanced_end(text.as_bytes(), i));
+                    assert_eq!(braces.end(i), lua.flatten(), "{text} at {i}");
+                }
+            }
+        }
+    }
+
+    /// Like `assert_eq!`, without printing texts of 200,000 bytes.
+    fn assert_same(got: &str, want: &str) {
+        let at = got.bytes().zip(want.bytes()).position(|(g, w)| g != w);
+        assert!(
+            got == want,
+            "{} bytes, {} expected, first difference at {at:?}",
+            got.len(),
+            want.len()
+        );
+    }
+
+    /// Scanning ahead from every unclosed `{` would take some 10^10 steps
+    /// on each of these.
+    #[test]
+    fn unclosed_braces() {
+        let v = json!({"x": "y"});
+        let open = "{".repeat(200_000);
+        assert_same(&url(&open, &v), &open);
+        assert_same(&url(&"{{x}".repeat(50_000), &v), &"{y".repeat(50_000));
+        let last_closed = format!("{}}}", "{x".repeat(100_000));
+        let want = format!("{}y", "{x".repeat(99_999));
+        assert_same(&url(&last_closed, &v), &want);
+    }
+
+    /// Scanning a loop's body again on each of 2^18 turns would take some
+    /// 5 * 10^10 steps.
+    #[test]
+    fn loop_bodies_are_scanned_once() {
+        let v = json!({"l": vec![1; 1 << 18]});
+        let t = format!("{{l#{{missing&{}}}}}", "x".repeat(200_000));
+        assert_eq!(url(&t, &v), "");
+        let t = format!("{{l#{{missing&{}}}.}}", "x".repeat(200_000));
+        assert_same(&url(&t, &v), &".".repeat(1 << 18));
+    }
+
+    /// Each turn of a loop looks its body's block names up again: a huge
+    /// name costs steps, as 2^18 turns over a 200,000-byte name would take
+    /// some 5 * 10^10 steps.
+    #[test]
+    fn long_names_cost_steps() {
+        let v = json!({"l": vec![1; 1 << 18]});
+        let t = format!("{{l#{{{}&x}}}}", "m".repeat(200_000));
+        assert_eq!(
+            Renderer::url().render(&t, &v),
+            Err(TemplateError::TooComplex)
+        );
+        // Names of ordinary length cost nothing more.
+        let t = format!("{{l#{{{}&x}}}}", "m".repeat(63));
+        assert_eq!(url(&t, &v), "");
     }
 
     #[test]
