@@ -1376,9 +1376,21 @@ xi_result xi_token_equal(const char *a, const char *b, bool *out);
  *
  * `format` is an `xi_token_format`; `size` its byte or character count, 0
  * for the default. With `random` NULL (and `random_len` 0) the bytes come
- * from the OS; otherwise from `random`, which must hold enough
- * (`XI_RESULT_RNG_FAILURE` if not; alphanumeric tokens may consume more
- * bytes than characters).
+ * from the generator `xi_rng_select` chose (the OS by default); otherwise
+ * from `random`, in order:
+ *
+ * - `XI_TOKEN_FORMAT_BASE64URL` uses exactly `size` bytes (default 18).
+ * - `XI_TOKEN_FORMAT_ALPHANUMERIC` uses whole blocks of 64 bytes and keeps
+ *   one character per byte below 248, until it has `size` characters
+ *   (default 22). So `random_len` must be at least 64 (128 for more than
+ *   64 characters), and the whole 64-byte blocks in `random` must hold at
+ *   least `size` bytes below 248; bytes after the last whole block are
+ *   never used.
+ *
+ * Too few bytes give `XI_RESULT_RNG_FAILURE`. A size that makes a token
+ * outside 16 to 128 characters (base64url: 12 to 96 bytes) gives
+ * `XI_RESULT_UNSUPPORTED_TOKEN_SIZE`, an unknown `format`
+ * `XI_RESULT_INVALID_ENUM`. `*out` is written only on success.
  *
  * # Safety
  * `random` is NULL or points to `random_len` bytes; `out` is writable.

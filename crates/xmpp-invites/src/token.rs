@@ -152,6 +152,16 @@ pub struct Token(String);
 impl Token {
     /// Generates a token from `rng`.
     ///
+    /// [`TokenFormat::Base64Url`] asks `rng` once for exactly `bytes` bytes.
+    /// [`TokenFormat::Alphanumeric`] asks for 64 bytes at a time, never
+    /// fewer, and keeps one character per byte below 248 (the rest are
+    /// rejected, which keeps the draw uniform), asking again until it has
+    /// `chars` characters: at least 64 bytes for up to 64 characters, 128
+    /// for more, and 64 more each time rejected bytes leave it short. A
+    /// failing `rng`, such as a finite source that runs out, gives
+    /// [`TokenError::Rng`]; a format [`TokenFormat::validate`] refuses gives
+    /// [`TokenError::UnsupportedSize`] before `rng` is asked for anything.
+    ///
     /// ```
     /// use xmpp_invites::{Token, TokenFormat};
     /// # use rand_core::{TryRng, TryCryptoRng};
