@@ -1313,9 +1313,21 @@ static void policy_messages(void)
 	CHECK_INT(d.reason, XI_REASON_ADMIN_ONLY);
 	CHECK_STR(msg, "only admins may create group invites");
 	xi_string_free(msg);
-	CHECK_OK(xi_policy_decide(p, "eve@evil.example", true, NULL, 0, XI_INVITE_TYPE_ACCOUNT, &d,
+	CHECK_OK(xi_policy_decide(p, "eve@evil.example", false, NULL, 0, XI_INVITE_TYPE_ACCOUNT, &d,
 				  &msg));
+	CHECK(!d.allowed);
 	CHECK_STR(msg, "This command is only available to users of example.com");
+	xi_string_free(msg);
+	/* An admin of the host homed elsewhere: account invites, no contact ones. */
+	CHECK_OK(xi_policy_decide(p, "root@other.example", true, NULL, 0, XI_INVITE_TYPE_ACCOUNT, &d,
+				  &msg));
+	CHECK(d.allowed);
+	CHECK_INT(d.reason, XI_REASON_ADMIN);
+	xi_string_free(msg);
+	CHECK_OK(xi_policy_decide(p, "root@other.example", true, NULL, 0,
+				  XI_INVITE_TYPE_CONTACT_ONLY, &d, &msg));
+	CHECK(!d.allowed);
+	CHECK_INT(d.reason, XI_REASON_OTHER_HOST);
 	xi_string_free(msg);
 	const char *roles[] = {"trusted"};
 	CHECK_OK(xi_policy_add_allowed_role(p, "trusted"));

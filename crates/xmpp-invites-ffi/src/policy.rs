@@ -235,6 +235,11 @@ unsafe fn write_decision(
 /// create an invite of `type`? The decision into `*out`, and its
 /// explanation into `*out_message` unless that is NULL.
 ///
+/// `is_admin` means an admin of the policy's host, wherever their account
+/// is (as Prosody's `is_admin(jid, host)`, which counts global admins):
+/// such an admin may create account, group and reset invites; contact
+/// invites are for accounts on the host only (`XI_REASON_OTHER_HOST`).
+///
 /// # Safety
 /// `p` is a live policy; `requester_jid` a string; `roles` NULL (with
 /// `n_roles` 0) or `n_roles` strings; `out` writable; `out_message` NULL or
