@@ -130,6 +130,43 @@ fn schema_and_journal_mode() {
     assert_eq!(schema(&path(&empty)).len(), 1);
 }
 
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+/// A database the tool creates holds live tokens: it is readable by its
+/// owner alone, whatever the umask lets through; an existing file (a
+/// Prosody database) keeps the mode it has.
+#[test]
+fn new_database_is_private() {
+    // Under umask 022, as a login shell has it, SQLite alone would make
+    // the file 0644.
+    let umask_022 = |db: &Db, args: &[&str]| {
+        let out = std::process::Command::new("sh")
+            .args(["-c", "umask 022; exec \"$0\" \"$@\"", common::BIN])
+            .arg("--database")
+            .arg(path(db))
+            .args(args)
+            .current_dir(db.dir.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {out:?}");
+    };
+    let db = Db::sqlite();
+    umask_022(&db, &["create", "account", "example.com"]);
+    assert_eq!(mode(&path(&db)), 0o600);
+    // And stays so as it is used (WAL files take the database's mode).
+    umask_022(&db, &["create", "account", "example.com", "--count", "300"]);
+    umask_022(&db, &["cleanup"]);
+    assert_eq!(mode(&path(&db)), 0o600);
+
+    let prosody = prosody_db();
+    common::set_mode(&path(&prosody), 0o640);
+    umask_022(&prosody, &["create", "account", "example.com"]);
+    assert_eq!(mode(&path(&prosody)), 0o640);
+}
+
 /// Missing, not a database, not Prosody's table: exit 3 and a hint.
 #[test]
 fn unusable_databases() {

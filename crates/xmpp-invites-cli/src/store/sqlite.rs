@@ -49,6 +49,9 @@ impl SqliteStore {
                 "check --database (Prosody's is usually /var/lib/prosody/prosody.sqlite); creating an invite creates a new database",
             ));
         }
+        if access == Access::Write {
+            create_private(path, &name)?;
+        }
         let fail = |e| sqlite_error(&name, lock_timeout, e);
         let conn = Connection::open_with_flags(path, flags).map_err(fail)?;
         conn.busy_timeout(lock_timeout).map_err(fail)?;
@@ -164,6 +167,30 @@ impl SqliteStore {
         ))
         .and_then(|()| tx.commit())
         .map_err(|e| sqlite_error(&self.name, self.lock_timeout, e))
+    }
+}
+
+/// Creates the database file, if it does not exist yet, readable and
+/// writable by this user alone: it will hold live tokens, and SQLite would
+/// create it with the umask's mode (0644 with the usual 022). SQLite gives
+/// the -wal, -shm and -journal files it makes later the database file's
+/// mode, so they are private too. An existing file keeps its mode: a
+/// Prosody database is Prosody's to set up.
+fn create_private(path: &Path, name: &str) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(Error::store(
+            "database-open",
+            format!("cannot create {name}: {e}"),
+            "check that the directory exists and that this user may write to it",
+        )),
     }
 }
 
