@@ -171,10 +171,23 @@ fn new_database_is_private() {
 #[test]
 fn unusable_databases() {
     let db = Db::sqlite();
-    let run = db.fails(3, &["list", "example.com"]);
-    assert_eq!(run.error_code(), "database-missing");
-    db.fails(3, &["show", "example.com", "AAAAAAAAAAAAAAAAAAAAAAAA"]);
-    assert!(!path(&db).exists(), "a read created the file");
+    let t = "AAAAAAAAAAAAAAAAAAAAAAAA";
+    // Only `create` makes a new database: a mistyped path given to any
+    // other command, reads and changes alike, is refused and left absent.
+    for args in [
+        vec!["list", "example.com"],
+        vec!["show", "example.com", t],
+        vec!["validate", "example.com", t],
+        vec!["use", "example.com", t],
+        vec!["delete", "example.com", t],
+        vec!["expire", "juliet@example.com"],
+        vec!["cleanup"],
+        vec!["cleanup", "example.com"],
+    ] {
+        let run = db.fails(3, &args);
+        assert_eq!(run.error_code(), "database-missing", "{args:?}");
+        assert!(!path(&db).exists(), "{args:?} created the file");
+    }
 
     std::fs::write(path(&db), "this is not a database, just text, long enough to be read as a header ........................................").unwrap();
     assert_eq!(

@@ -40,7 +40,7 @@ pub(crate) fn run(settings: &Settings, cmd: &Create) -> Result<()> {
         invites.push(new.create_os(settings.now).map_err(create_error)?);
     }
 
-    let mut store = store::open(&settings.database, Access::Write, settings.lock_timeout)?;
+    let mut store = store::open(&settings.database, Access::Create, settings.lock_timeout)?;
     let bar = if count > 1 {
         progress(u64::from(count), "Storing invites")
     } else {

@@ -16,7 +16,7 @@ use crate::store::{self, Access, Position, Row};
 /// corrupt row can be removed too.
 pub(crate) fn delete(settings: &Settings, host: &str, key: &str) -> Result<()> {
     let host = args::host(host)?;
-    let mut store = store::open(&settings.database, Access::Write, settings.lock_timeout)?;
+    let mut store = store::open(&settings.database, Access::Modify, settings.lock_timeout)?;
     let mut removed = 0;
     store.write(&mut |tx| {
         removed = tx.delete(&host, None, key)?;
@@ -68,7 +68,7 @@ pub(crate) fn expire(settings: &Settings, jid: &str) -> Result<()> {
     })?;
     let now = settings.now;
     let past = now.saturating_sub(1);
-    let mut store = store::open(&settings.database, Access::Write, settings.lock_timeout)?;
+    let mut store = store::open(&settings.database, Access::Modify, settings.lock_timeout)?;
     let mut expired: Vec<(String, &'static str)> = Vec::new();
     let mut bad = 0u64;
     store.write(&mut |tx| {
@@ -143,7 +143,7 @@ pub(crate) fn cleanup(settings: &Settings, host: Option<&str>) -> Result<()> {
     let host = host.map(args::host).transpose()?;
     let host = host.as_deref();
     let now = settings.now;
-    let mut store = store::open(&settings.database, Access::Write, settings.lock_timeout)?;
+    let mut store = store::open(&settings.database, Access::Modify, settings.lock_timeout)?;
     let (mut records, mut contacts, mut bad) = (0u64, 0u64, 0u64);
     let mut bar = indicatif::ProgressBar::hidden();
     store.write(&mut |tx| {

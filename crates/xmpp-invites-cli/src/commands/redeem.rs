@@ -36,7 +36,7 @@ pub(crate) fn validate(settings: &Settings, host: &str, presented: &str) -> Resu
 pub(crate) fn spend(settings: &Settings, host: &str, presented: &str) -> Result<()> {
     let host = args::host(host)?;
     let token = parse_token(presented)?;
-    let mut store = store::open(&settings.database, Access::Write, settings.lock_timeout)?;
+    let mut store = store::open(&settings.database, Access::Modify, settings.lock_timeout)?;
     let mut spent = None;
     store.write(&mut |tx| {
         let rows = tx.entries(&host, token.as_str())?;

@@ -77,9 +77,22 @@ pub(crate) enum Access {
     /// Only reads: a missing SQLite file is an error, a missing table an
     /// empty store, and nothing is created.
     Read,
-    /// Reads and writes: the SQLite file and the table are created as
-    /// Prosody creates them when missing.
-    Write,
+    /// Changes invites that must already exist (`use`, `delete`,
+    /// `expire`, `cleanup`): a missing SQLite file is an error as for
+    /// [`Access::Read`], so that a mistyped path is not silently made a
+    /// new, empty database; a missing table is created.
+    Modify,
+    /// Adds invites (`create`): the SQLite file and the table are created
+    /// as Prosody creates them when missing.
+    Create,
+}
+
+impl Access {
+    /// Whether the command writes (and so takes write locks, adds the
+    /// token index, refuses a read-only file).
+    pub(crate) fn writes(self) -> bool {
+        self != Self::Read
+    }
 }
 
 /// Reads of store `invite_token`, the same inside and outside a write

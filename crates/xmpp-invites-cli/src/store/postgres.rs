@@ -61,10 +61,10 @@ impl PgStore {
         store.has_table = store.table_exists()?;
         if store.has_table {
             store.check_columns()?;
-            if access == Access::Write && !store.token_index_exists()? {
+            if access.writes() && !store.token_index_exists()? {
                 store.add_token_index()?;
             }
-        } else if access == Access::Write {
+        } else if access.writes() {
             store.create_table()?;
             store.has_table = true;
         }

@@ -39,17 +39,17 @@ impl SqliteStore {
         let flags = OpenFlags::SQLITE_OPEN_NO_MUTEX
             | OpenFlags::SQLITE_OPEN_READ_WRITE
             | match access {
-                Access::Read => OpenFlags::empty(),
-                Access::Write => OpenFlags::SQLITE_OPEN_CREATE,
+                Access::Read | Access::Modify => OpenFlags::empty(),
+                Access::Create => OpenFlags::SQLITE_OPEN_CREATE,
             };
-        if access == Access::Read && !path.exists() {
+        if access != Access::Create && !path.exists() {
             return Err(Error::store(
                 "database-missing",
                 format!("{name} does not exist"),
                 "check --database (Prosody's is usually /var/lib/prosody/prosody.sqlite); creating an invite creates a new database",
             ));
         }
-        if access == Access::Write {
+        if access == Access::Create {
             create_private(path, &name)?;
         }
         let fail = |e| sqlite_error(&name, lock_timeout, e);
@@ -66,7 +66,7 @@ impl SqliteStore {
         // SQLite opens a file it may not write read-only without a word;
         // say so now rather than let a command that happens to change
         // nothing succeed.
-        if access == Access::Write && store.conn.is_readonly(rusqlite::MAIN_DB).map_err(fail)? {
+        if access.writes() && store.conn.is_readonly(rusqlite::MAIN_DB).map_err(fail)? {
             return Err(sqlite_error(
                 &name,
                 lock_timeout,
@@ -79,10 +79,10 @@ impl SqliteStore {
         if store.has_table {
             store.check_columns()?;
             store.token_index = store.token_index_exists()?;
-            if !store.token_index && access == Access::Write {
+            if !store.token_index && access.writes() {
                 store.add_token_index()?;
             }
-        } else if access == Access::Write {
+        } else if access.writes() {
             store.create_table()?;
             store.has_table = true;
             store.token_index = true;
@@ -474,7 +474,7 @@ mod tests {
     fn token_lookups_search_the_token_index() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("db.sqlite3");
-        let store = SqliteStore::open(&path, Access::Write, Duration::from_secs(1)).unwrap();
+        let store = SqliteStore::open(&path, Access::Create, Duration::from_secs(1)).unwrap();
         assert!(store.token_index);
         let wanted = "USING INDEX xmpp_invites_token_index (host=? AND key=?)";
         for statement in [sql::entries_indexed().as_str(), sql::DELETE_KEY_INDEXED] {
@@ -491,7 +491,7 @@ mod tests {
         let read = SqliteStore::open(&prosody, Access::Read, Duration::from_secs(1)).unwrap();
         assert!(!read.token_index);
         drop(read);
-        let write = SqliteStore::open(&prosody, Access::Write, Duration::from_secs(1)).unwrap();
+        let write = SqliteStore::open(&prosody, Access::Modify, Duration::from_secs(1)).unwrap();
         assert!(write.token_index);
     }
 }
