@@ -884,8 +884,9 @@ const char *xi_invite_uri(const xi_invite *i);
 
 /**
  * The landing link of a stored record on `host`: `template` is Prosody's
- * `invites_page`, `supports` the `invites_page_supports` names (NULL/0 for
- * the default). `*out` receives the link (free with `xi_string_free`), or
+ * `invites_page`, `supports` the `invites_page_supports` names (NULL with
+ * 0 for the default; an empty list, non-NULL with 0, for none). `*out`
+ * receives the link (free with `xi_string_free`), or
  * NULL when the record's type has no landing page.
  *
  * # Safety
@@ -969,7 +970,9 @@ xi_result xi_new_invite_set_hash_at_rest(xi_new_invite *b, bool hashed);
 
 /**
  * Renders a landing link into the record from `template` (Prosody's
- * `invites_page`) for the types named in `supports` (NULL/0 = default).
+ * `invites_page`) for the types named in `supports`: NULL (with 0) for the
+ * default types; an empty list (non-NULL, 0) for none, as an empty
+ * `invites_page_supports` in Prosody.
  *
  * # Safety
  * `b` is a live builder; `template` a NUL-terminated string; `supports`
@@ -1189,6 +1192,17 @@ xi_result xi_policy_set_allow_contact_invites(xi_policy *p, bool allow);
 xi_result xi_policy_set_allow_user_invites(xi_policy *p, bool allow);
 
 /**
+ * The account name a requested username stands for (nodeprep: `Romeo` is
+ * `romeo`), into `*out` (free with `xi_string_free`), or
+ * `XI_RESULT_INVALID_USERNAME`. Look accounts up under this name: the gate
+ * and `xi_username_reserved` compare names so.
+ *
+ * # Safety
+ * `username` is a NUL-terminated string; `out` is writable.
+ */
+xi_result xi_prep_username(const char *username, char **out);
+
+/**
  * Whether `requester` may create an invite of `type` at `now` under
  * `quotas`, given `n_history` past invites: `XI_RESULT_OK`,
  * `XI_RESULT_MAX_INVITES`, `XI_RESULT_INVITE_TREE_FULL` or
@@ -1274,8 +1288,10 @@ const char *xi_record_uri(const xi_record *r);
 /**
  * Decides a registration attempt: the invite validated on the session
  * (`invite`, NULL for none), `registration_invite_only`, the requested
- * username, whether that account exists, and whether another pending
- * invite reserves the name. On refusal the result says why
+ * username, whether that account exists (the account named by
+ * `xi_prep_username(username)`, not by the raw request: `Romeo` asks for
+ * `romeo`), and whether another pending invite reserves the name. On
+ * refusal the result says why
  * (`XI_RESULT_INVITE_ONLY`, `XI_RESULT_USERNAME_MISMATCH`,
  * `XI_RESULT_RESET_USERNAME_MISMATCH`, `XI_RESULT_RESET_WITHOUT_ACCOUNT`,
  * `XI_RESULT_ACCOUNT_EXISTS`, `XI_RESULT_USERNAME_RESERVED`,

@@ -88,7 +88,7 @@ static void row_clear(struct row *r)
 static bool store_apply(xi_changes *changes)
 {
 	bool ok = true;
-	for (size_t i = 0; i < xi_changes_len(changes); i++) {
+	for (size_t i = 0; ok && i < xi_changes_len(changes); i++) {
 		xi_change c;
 		if (xi_changes_get(changes, i, &c) != XI_RESULT_OK) {
 			ok = false;
@@ -158,7 +158,7 @@ static char *create_invite(const char *host, const char *username, int64_t now)
 		goto out;
 	}
 	/* Options: how long it is valid, who made it, a landing page
-	 * (Prosody's invites_page template; NULL/0 supports = the default
+	 * (Prosody's invites_page template; NULL supports = the default
 	 * invites_page_supports). */
 	if ((r = xi_new_invite_set_ttl(b, 7 * 24 * 3600, false)) != XI_RESULT_OK ||
 	    (r = xi_new_invite_set_source(b, "admin@example.com")) != XI_RESULT_OK ||
@@ -238,8 +238,14 @@ static xi_result register_with_invite(const char *token, const char *username, i
 		xi_record_free(loaded[i]);
 	if (r != XI_RESULT_OK)
 		goto out;
-	r = xi_registration_gate(valid, true /* registration_invite_only */, username,
-				 account_exists(username), reserved, &admission);
+	/* Ask about the account the request stands for: "Romeo" is romeo. */
+	char *account = NULL;
+	if ((r = xi_prep_username(username, &account)) != XI_RESULT_OK)
+		goto out;
+	bool exists = account_exists(account);
+	xi_string_free(account);
+	r = xi_registration_gate(valid, true /* registration_invite_only */, username, exists,
+				 reserved, &admission);
 	if (r != XI_RESULT_OK)
 		goto out; /* xi_last_error_message() is the text for the user */
 
@@ -305,6 +311,17 @@ int main(void)
 
 	xi_parsed_uri_free(parsed);
 	free(uri);
+
+	printf("5. an invite for any username; a client asks for \"Romeo\"\n");
+	uri = create_invite("example.com", NULL, now);
+	if (!uri || xi_uri_parse(uri, &parsed) != XI_RESULT_OK)
+		return EXIT_FAILURE;
+	r = register_with_invite(xi_parsed_uri_token(parsed), "Romeo", now + 60);
+	printf("  refused: %s (%s)\n", xi_result_name(r), xi_last_error_message());
+	ok = ok && r == XI_RESULT_ACCOUNT_EXISTS; /* romeo has an account */
+	xi_parsed_uri_free(parsed);
+	free(uri);
+
 	for (int i = 0; i < MAX_ROWS; i++)
 		row_clear(&invite_token[i]);
 	printf("%s\n", ok ? "example: ok" : "example: FAILED");

@@ -952,6 +952,10 @@ static void landing_links(void)
 	link = (char *)"unwritten";
 	CHECK_OK(xi_landing_link(tpl, contact_only, 1, "münchen.example", r, &link));
 	CHECK(link == NULL);
+	/* An empty list (not NULL) names no type: no link either. */
+	link = (char *)"unwritten";
+	CHECK_OK(xi_landing_link(tpl, contact_only, 0, "münchen.example", r, &link));
+	CHECK(link == NULL);
 	xi_record_free(r);
 	xi_invite_free(inv);
 	xi_new_invite_free(b);
@@ -1300,6 +1304,22 @@ static void version(void)
 
 /* --- policy beyond the vectors --------------------------------------------- */
 
+/* The name an account lookup must use: what the gate compares. */
+static void prepped_usernames(void)
+{
+	set_context("xi_prep_username");
+	const char *cases[][2] = {{"Romeo", "romeo"}, {"JÜRGEN", "jürgen"}, {"juliet", "juliet"}};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char *out = NULL;
+		if (CHECK_OK(xi_prep_username(cases[i][0], &out)))
+			CHECK_STR(out, cases[i][1]);
+		xi_string_free(out);
+	}
+	char *out = NULL;
+	CHECK_RESULT(xi_prep_username("romeo@example.com", &out), XI_RESULT_INVALID_USERNAME);
+	CHECK(out == NULL);
+}
+
 static void policy_messages(void)
 {
 	set_context("policy explanations");
@@ -1510,6 +1530,7 @@ int main(void)
 	threads();
 	version();
 	policy_messages();
+	prepped_usernames();
 	reusable_and_legacy_roles();
 	calls_during_teardown();
 	set_context("");

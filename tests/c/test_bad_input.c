@@ -456,6 +456,15 @@ static void validation(void)
 	FAILS(xi_registration_gate(valid, true, long_text, false, false, &a),
 	      XI_RESULT_INVALID_USERNAME, a == SENT);
 
+	set_context("xi_prep_username");
+	char *prepped = SENT;
+	FAILS(xi_prep_username(NULL, &prepped), XI_RESULT_NULL_ARGUMENT, prepped == SENT);
+	CHECK_RESULT(xi_prep_username("romeo", NULL), XI_RESULT_NULL_ARGUMENT);
+	FAILS(xi_prep_username(BAD, &prepped), XI_RESULT_INVALID_UTF8, prepped == SENT);
+	FAILS(xi_prep_username(empty, &prepped), XI_RESULT_INVALID_USERNAME, prepped == SENT);
+	FAILS(xi_prep_username(long_text, &prepped), XI_RESULT_INVALID_USERNAME, prepped == SENT);
+	FAILS(xi_prep_username("a b", &prepped), XI_RESULT_INVALID_USERNAME, prepped == SENT);
+
 	set_context("xi_username_reserved");
 	bool_slot out;
 	bool_fill(&out);

@@ -416,8 +416,8 @@ pub unsafe extern "C" fn xi_new_invite_set_token_format(
 }
 
 /// Builds a landing page from a template and the `invites_page_supports`
-/// names (NULL/0 for the default: account, contact-only,
-/// account-and-contact).
+/// names: NULL (with 0) for the default (account, contact-only,
+/// account-and-contact); an empty list (non-NULL, 0) for none.
 ///
 /// # Safety
 /// `template` is a NUL-terminated string; `supports` NULL or `n_supports`
@@ -439,7 +439,9 @@ pub(crate) unsafe fn landing_page(
 }
 
 /// Renders a landing link into the record from `template` (Prosody's
-/// `invites_page`) for the types named in `supports` (NULL/0 = default).
+/// `invites_page`) for the types named in `supports`: NULL (with 0) for the
+/// default types; an empty list (non-NULL, 0) for none, as an empty
+/// `invites_page_supports` in Prosody.
 ///
 /// # Safety
 /// `b` is a live builder; `template` a NUL-terminated string; `supports`

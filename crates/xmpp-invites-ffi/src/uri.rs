@@ -176,8 +176,9 @@ pub unsafe extern "C" fn xi_parsed_uri_free(u: *mut xi_parsed_uri) {
 }
 
 /// The landing link of a stored record on `host`: `template` is Prosody's
-/// `invites_page`, `supports` the `invites_page_supports` names (NULL/0 for
-/// the default). `*out` receives the link (free with `xi_string_free`), or
+/// `invites_page`, `supports` the `invites_page_supports` names (NULL with
+/// 0 for the default; an empty list, non-NULL with 0, for none). `*out`
+/// receives the link (free with `xi_string_free`), or
 /// NULL when the record's type has no landing page.
 ///
 /// # Safety

@@ -10,7 +10,7 @@ use xmpp_invites::{
 use crate::error::{Fail, guard, guard_value, xi_result};
 use crate::invite::{invite_type, xi_changes, xi_invite_type, xi_record};
 use crate::strings::{
-    arg_ref, arg_slice, arg_str, borrow, free_box, opt_str, out_ptr, to_cstring, write_out,
+    arg_ref, arg_slice, arg_str, borrow, free_box, opt_str, out_ptr, owned, to_cstring, write_out,
 };
 
 /// A validated invite (opaque): free with `xi_valid_invite_free`.
@@ -205,10 +205,37 @@ pub struct xi_admission {
     groups: Vec<CString>,
 }
 
+/// The account name a requested username stands for (nodeprep: `Romeo` is
+/// `romeo`), into `*out` (free with `xi_string_free`), or
+/// `XI_RESULT_INVALID_USERNAME`. Look accounts up under this name: the gate
+/// and `xi_username_reserved` compare names so.
+///
+/// # Safety
+/// `username` is a NUL-terminated string; `out` is writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn xi_prep_username(
+    username: *const c_char,
+    out: *mut *mut c_char,
+) -> xi_result {
+    guard(|| {
+        out_ptr(out, "out")?;
+        // SAFETY: as the caller promised.
+        let name = xmpp_invites::prep_username(unsafe { arg_str(username, "username") }?)
+            // Empty, too long or prohibited alike, as the gate reports it.
+            .map_err(|e| Fail::new(xi_result::InvalidUsername, e.to_string()))?;
+        let s = owned(&name)?;
+        // SAFETY: checked above.
+        unsafe { write_out(out, s) };
+        Ok(())
+    })
+}
+
 /// Decides a registration attempt: the invite validated on the session
 /// (`invite`, NULL for none), `registration_invite_only`, the requested
-/// username, whether that account exists, and whether another pending
-/// invite reserves the name. On refusal the result says why
+/// username, whether that account exists (the account named by
+/// `xi_prep_username(username)`, not by the raw request: `Romeo` asks for
+/// `romeo`), and whether another pending invite reserves the name. On
+/// refusal the result says why
 /// (`XI_RESULT_INVITE_ONLY`, `XI_RESULT_USERNAME_MISMATCH`,
 /// `XI_RESULT_RESET_USERNAME_MISMATCH`, `XI_RESULT_RESET_WITHOUT_ACCOUNT`,
 /// `XI_RESULT_ACCOUNT_EXISTS`, `XI_RESULT_USERNAME_RESERVED`,
