@@ -278,7 +278,9 @@ impl Renderer {
         // step per 64 bytes, so a loop over a block with a huge name stays
         // within the limit too.
         let head = block.len() - rest.len();
-        *steps = steps.checked_sub(head / 64).ok_or(TemplateError::TooComplex)?;
+        *steps = steps
+            .checked_sub(head / 64)
+            .ok_or(TemplateError::TooComplex)?;
         let truthy = value.truthy();
         // The body (rendered after `#`, `%`, `&`, `~` or `?`) is the end of
         // the block, after a name, options and filters without braces: it
