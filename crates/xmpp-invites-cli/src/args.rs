@@ -1,13 +1,16 @@
 //! Hosts, JIDs, periods and tokens from the command line, checked by the
 //! core and turned into errors that say what to write instead.
 
-use xmpp_invites::{BareJid, Period, prep_host};
+use xmpp_invites::{BareJid, Period, host_to_ascii, prep_host};
 
 use crate::error::{Error, Result};
 
-/// A host as Prosody's configuration names it: nameprepped, in Unicode
-/// (`xn--mnchen-3ya.example` is taken as `münchen.example`), since the
-/// store's `host` column holds the configured name.
+/// A host as Prosody's configuration names it: nameprepped, and in the
+/// form it is written. Prosody's `VirtualHost` only nameprep's its name,
+/// so a host configured as `xn--mnchen-3ya.example` keeps its rows under
+/// that A-label and one configured as `münchen.example` under the Unicode
+/// form: to Prosody they are two hosts, and the store's `host` column
+/// holds the name as configured.
 pub(crate) fn host(text: &str) -> Result<String> {
     if text.contains('@') || text.contains('/') {
         return Err(Error::input(
@@ -23,17 +26,29 @@ pub(crate) fn host(text: &str) -> Result<String> {
             "give the host as in Prosody's VirtualHost line, e.g. example.com",
         )
     })?;
-    Ok(unicode_host(&host))
+    Ok(host)
 }
 
-fn unicode_host(host: &str) -> String {
-    if !host.split('.').any(|label| label.starts_with("xn--")) {
-        return host.to_owned();
+/// The other IDNA spellings of a prepared host (all A-labels, all
+/// Unicode), which Prosody takes for other hosts: where `list` and the
+/// token commands look when nothing is stored under the spelling given,
+/// to say so in the hint. Empty for a plain ASCII host.
+pub(crate) fn other_spellings(host: &str) -> Vec<String> {
+    let mut others = Vec::new();
+    if host.is_ascii() && !host.split('.').any(|l| l.starts_with("xn--")) {
+        return others;
     }
-    match idna::domain_to_unicode(host) {
-        (unicode, Ok(())) => unicode,
-        _ => host.to_owned(),
+    if let Ok(ascii) = host_to_ascii(host) {
+        others.push(ascii);
     }
+    if let (unicode, Ok(())) = idna::domain_to_unicode(host) {
+        if let Ok(unicode) = prep_host(&unicode) {
+            others.push(unicode);
+        }
+    }
+    others.retain(|o| o != host);
+    others.dedup();
+    others
 }
 
 /// `USER@HOST` (or `HOST` when `user_optional`), normalised.
@@ -58,7 +73,7 @@ pub(crate) fn jid(text: &str, user_optional: bool) -> Result<(Option<String>, St
             format!("write USER@HOST, e.g. {}", example(false)),
         ));
     }
-    Ok((user, unicode_host(parsed.host())))
+    Ok((user, parsed.host().to_owned()))
 }
 
 fn example(user_optional: bool) -> &'static str {
@@ -85,10 +100,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn hosts_are_prepped_and_unicode() {
+    fn hosts_are_prepped_as_written() {
         assert_eq!(host("Example.COM").unwrap(), "example.com");
-        assert_eq!(host("xn--mnchen-3ya.example").unwrap(), "münchen.example");
-        assert_eq!(host("münchen.example.").unwrap(), "münchen.example");
+        // As Prosody's VirtualHost: nameprep only, the A-label stays one.
+        assert_eq!(
+            host("XN--MNCHEN-3ya.example").unwrap(),
+            "xn--mnchen-3ya.example"
+        );
+        assert_eq!(host("München.example.").unwrap(), "münchen.example");
+        assert_eq!(
+            jid("Jürgen@xn--mnchen-3ya.example", false).unwrap(),
+            (Some("jürgen".into()), "xn--mnchen-3ya.example".into())
+        );
+        assert_eq!(
+            other_spellings("xn--mnchen-3ya.example"),
+            ["münchen.example"]
+        );
+        assert_eq!(
+            other_spellings("münchen.example"),
+            ["xn--mnchen-3ya.example"]
+        );
+        assert!(other_spellings("example.com").is_empty());
         assert_eq!(host("a@b").unwrap_err().code, "invalid-host");
         assert_eq!(host("exa mple.com").unwrap_err().code, "invalid-host");
     }

@@ -24,6 +24,7 @@ on_postgres!(
     create_each_kind,
     human_output,
     prosody_rows_are_managed,
+    punycode_host,
     validate_and_use,
     expire_user,
     cleanup,

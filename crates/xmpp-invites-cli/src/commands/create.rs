@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 use xmpp_invites::{AdditionalData, CreateError, Invite, InviteType, NewInvite, Roles, TokenError};
 
-use super::apply;
+use super::{apply, spelling_hint, stored_under};
 use crate::args;
 use crate::cli::{CommonCreate, Create, CreateAccount, RoleFormat};
 use crate::config::Settings;
@@ -41,6 +41,15 @@ pub(crate) fn run(settings: &Settings, cmd: &Create) -> Result<()> {
     }
 
     let mut store = store::open(&settings.database, Access::Create, settings.lock_timeout)?;
+    // Written as given, as Prosody's VirtualHost names the host; but a
+    // store that knows the host only by its other spelling is most likely
+    // a Prosody configured with that one, which will not read these.
+    if let Some(other) = stored_under(store.as_mut(), &host)? {
+        eprintln!(
+            "xmpp-invites: note: storing under {host}, but {}",
+            spelling_hint(&host, &other)
+        );
+    }
     let bar = if count > 1 {
         progress(u64::from(count), "Storing invites")
     } else {

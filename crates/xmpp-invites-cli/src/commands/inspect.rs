@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 use xmpp_invites::{InviteAction, InviteRecord, InviteUri};
 
-use super::unreadable;
+use super::{not_found_hint, spelling_hint, stored_under, unreadable};
 use crate::args;
 use crate::config::Settings;
 use crate::entry::{Entry, contact_json, contact_uri, corrupt_json, record_json, redact};
@@ -74,6 +74,9 @@ pub(crate) fn list(settings: &Settings, host: &str) -> Result<()> {
         out.raw(if printed == 0 { "]\n" } else { "\n]\n" })?;
     } else if printed == 0 {
         out.line(format!("No invites on {host}."))?;
+        if let Some(other) = stored_under(store.as_mut(), &host)? {
+            out.line(format!("Hint: {}.", spelling_hint(&host, &other)))?;
+        }
     } else {
         out.line(format!(
             "{shown} invite(s) on {host}, {expired} expired{}.",
@@ -157,7 +160,7 @@ pub(crate) fn show(settings: &Settings, host: &str, key: &str) -> Result<()> {
     let mut store = store::open(&settings.database, Access::Read, settings.lock_timeout)?;
     let rows = store.entries(&host, key)?;
     if rows.is_empty() {
-        return Err(not_found(&host, key));
+        return not_found_hint(store.as_mut(), &host, key, Err(not_found(&host, key)));
     }
     let now = settings.now;
     let entries: Vec<Entry> = rows.into_iter().map(Entry::read).collect();

@@ -3,7 +3,7 @@
 use serde_json::json;
 use xmpp_invites::{BareJid, ContactRecord, InviteRecord};
 
-use super::{inspect::not_found, unreadable};
+use super::{inspect::not_found, not_found_hint, spelling_hint, stored_under, unreadable};
 use crate::args;
 use crate::config::Settings;
 use crate::entry::Entry;
@@ -18,13 +18,14 @@ pub(crate) fn delete(settings: &Settings, host: &str, key: &str) -> Result<()> {
     let host = args::host(host)?;
     let mut store = store::open(&settings.database, Access::Modify, settings.lock_timeout)?;
     let mut removed = 0;
-    store.write(&mut |tx| {
+    let written = store.write(&mut |tx| {
         removed = tx.delete(&host, None, key)?;
         if removed == 0 {
             return Err(not_found(&host, key));
         }
         Ok(())
-    })?;
+    });
+    not_found_hint(store.as_mut(), &host, key, written)?;
     let mut out = Out::new();
     if settings.json {
         out.json(&json!({ "deleted": key, "host": host, "rows": removed }))?;
@@ -117,6 +118,9 @@ pub(crate) fn expire(settings: &Settings, jid: &str) -> Result<()> {
         }))?;
     } else if expired.is_empty() {
         out.line(format!("{target} has no pending invites."))?;
+        if let Some(other) = stored_under(store.as_mut(), &host)? {
+            out.line(format!("Hint: {}.", spelling_hint(&host, &other)))?;
+        }
     } else {
         out.line(format!(
             "Expired {} pending invite entr{} of {target}:",

@@ -7,10 +7,11 @@ mod redeem;
 
 use xmpp_invites::StorageChange;
 
+use crate::args;
 use crate::cli::Command;
 use crate::config::Settings;
 use crate::error::{Error, Result};
-use crate::store::Tx;
+use crate::store::{Read, Tx};
 
 pub(crate) fn run(settings: &Settings, command: &Command) -> Result<()> {
     match command {
@@ -52,4 +53,55 @@ fn unreadable(count: u64, host: Option<&str>) -> Result<()> {
             "`{list}` shows them; inspect one with `xmpp-invites show HOST KEY` and remove it with `xmpp-invites delete HOST KEY`"
         ),
     ))
+}
+
+/// The other spelling of `host` (A-labels or Unicode) under which the
+/// store holds invites, when it holds none under `host` itself. Prosody
+/// keeps a host as its VirtualHost line writes it, so the two spellings
+/// are two hosts to it and the tool looks only under the one given; this
+/// is for saying so when that finds nothing. Only IDN hosts pay for it:
+/// one-row reads.
+fn stored_under<S: Read + ?Sized>(store: &mut S, host: &str) -> Result<Option<String>> {
+    let others = args::other_spellings(host);
+    if others.is_empty() || !store.page(Some(host), None, 1)?.is_empty() {
+        return Ok(None);
+    }
+    for other in others {
+        if !store.page(Some(&other), None, 1)?.is_empty() {
+            return Ok(Some(other));
+        }
+    }
+    Ok(None)
+}
+
+/// What to tell someone who gave `host` where the invites are under
+/// `other`.
+fn spelling_hint(host: &str, other: &str) -> String {
+    format!(
+        "the store has invites under {other}, not {host}: Prosody keeps a host as its VirtualHost line writes it (A-labels or Unicode), so give the host in that form"
+    )
+}
+
+/// A token that was not found under `host`: when it is stored under
+/// another spelling of the host, the hint says so.
+fn not_found_hint<T, S: Read + ?Sized>(
+    store: &mut S,
+    host: &str,
+    key: &str,
+    result: Result<T>,
+) -> Result<T> {
+    match result {
+        Err(mut e) if e.code == "not-found" => {
+            for other in args::other_spellings(host) {
+                if !store.entries(&other, key)?.is_empty() {
+                    e.hint = format!(
+                        "the token is stored under {other}, not {host}: Prosody keeps a host as its VirtualHost line writes it (A-labels or Unicode), so give the host in that form"
+                    );
+                    break;
+                }
+            }
+            Err(e)
+        }
+        other => other,
+    }
 }

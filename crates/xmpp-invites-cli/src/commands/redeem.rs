@@ -12,8 +12,8 @@ use xmpp_invites::{
     ValidateError, validate as core_validate,
 };
 
-use super::apply;
 use super::inspect::not_found;
+use super::{apply, not_found_hint};
 use crate::args;
 use crate::config::Settings;
 use crate::entry::{Entry, redact};
@@ -26,7 +26,8 @@ pub(crate) fn validate(settings: &Settings, host: &str, presented: &str) -> Resu
     let token = parse_token(presented)?;
     let mut store = store::open(&settings.database, Access::Read, settings.lock_timeout)?;
     let rows = store.entries(&host, token.as_str())?;
-    let valid = check(&host, &token, rows, settings.now)?;
+    let checked = check(&host, &token, rows, settings.now);
+    let valid = not_found_hint(store.as_mut(), &host, token.as_str(), checked)?;
     report(settings, &host, &valid, None)
 }
 
@@ -38,7 +39,7 @@ pub(crate) fn spend(settings: &Settings, host: &str, presented: &str) -> Result<
     let token = parse_token(presented)?;
     let mut store = store::open(&settings.database, Access::Modify, settings.lock_timeout)?;
     let mut spent = None;
-    store.write(&mut |tx| {
+    let written = store.write(&mut |tx| {
         let rows = tx.entries(&host, token.as_str())?;
         let valid = check(&host, &token, rows, settings.now)?;
         if let Some(pause) = settings.hold {
@@ -50,7 +51,8 @@ pub(crate) fn spend(settings: &Settings, host: &str, presented: &str) -> Result<
         }
         spent = Some((valid, outcome(&changes)));
         Ok(())
-    })?;
+    });
+    not_found_hint(store.as_mut(), &host, token.as_str(), written)?;
     match spent {
         Some((valid, outcome)) => report(settings, &host, &valid, Some(outcome)),
         None => Err(not_found(&host, token.as_str())),

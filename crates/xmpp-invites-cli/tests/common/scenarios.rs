@@ -236,9 +236,23 @@ pub fn prosody_rows_are_managed(db: &Db) {
             assert_eq!(late.error_code(), "token-expired");
         }
     }
-    // The IDN host by its A-label.
-    let by_ace = db.json(&["--now", NOW_S, "list", "xn--mnchen-3ya.example"]);
-    assert_eq!(by_ace.as_array().unwrap().len(), 3);
+    // The IDN host's A-label is another host to Prosody (its VirtualHost
+    // keeps the name as written): nothing is found under it, and the hint
+    // says where the invites are.
+    let ace = "xn--mnchen-3ya.example";
+    let by_ace = db.json(&["--now", NOW_S, "list", ace]);
+    assert_eq!(by_ace, serde_json::json!([]));
+    let human = db.ok(&["--now", NOW_S, "list", ace]);
+    assert!(human.stdout.contains("under münchen.example"), "{human:?}");
+    let miss = db.fails(
+        2,
+        &["--now", NOW_S, "validate", ace, "xI46zWtHcRYLJvXskecmi4OS"],
+    );
+    assert_eq!(miss.error_code(), "not-found");
+    assert!(
+        s(&miss.error()["hint"]).contains("stored under münchen.example"),
+        "{miss:?}"
+    );
 
     let show = |t: &str| db.json(&["--now", NOW_S, "show", "example.com", t]);
     let admin = show("bZV0unmPYxS-dClfodrSbuhx");
@@ -564,6 +578,92 @@ pub fn delete(db: &Db) {
             .contains("Deleted")
     );
     assert!(db.rows().is_empty());
+}
+
+/// A Prosody whose VirtualHost is written as an A-label
+/// (`xn--mnchen-3ya.example`) keeps its rows under that name: every
+/// command finds them by it, and `create` writes under it.
+pub fn punycode_host(db: &Db) {
+    const ACE: &str = "xn--mnchen-3ya.example";
+    db.create_prosody_schema();
+    // The captured münchen.example rows, as that Prosody writes them.
+    for r in prosody_rows()
+        .iter()
+        .filter(|r| r["host"] == "münchen.example")
+    {
+        let ace = |k: &str| s(&r[k]).replace("münchen.example", ACE);
+        db.insert(
+            ACE,
+            s(&r["user"]),
+            s(&r["key"]),
+            s(&r["type"]),
+            &ace("value"),
+        );
+    }
+    let list = db.json(&["--now", NOW_S, "list", ACE]);
+    let tokens: BTreeSet<String> = list.as_array().unwrap().iter().map(token).collect();
+    assert_eq!(tokens.len(), 3, "{list:#}");
+    for t in &tokens {
+        let v = db.json(&["--now", NOW_S, "validate", ACE, t]);
+        assert_eq!(v["host"], ACE);
+        db.json(&["--now", NOW_S, "show", ACE, t]);
+    }
+    // The Unicode spelling is another host: nothing there, and a hint.
+    assert_eq!(
+        db.json(&["--now", NOW_S, "list", "münchen.example"]),
+        serde_json::json!([])
+    );
+    let miss = db.fails(
+        2,
+        &[
+            "--now",
+            NOW_S,
+            "use",
+            "münchen.example",
+            "xI46zWtHcRYLJvXskecmi4OS",
+        ],
+    );
+    assert!(s(&miss.error()["hint"]).contains(ACE), "{miss:?}");
+
+    let used = db.json(&["--now", NOW_S, "use", ACE, "xI46zWtHcRYLJvXskecmi4OS"]);
+    assert_eq!(used["outcome"], "deleted");
+    assert!(db.rows_of("xI46zWtHcRYLJvXskecmi4OS").is_empty());
+    let expired = db.json(&["--now", NOW_S, "expire", &format!("jürgen@{ACE}")]);
+    assert_eq!(
+        expired["expired"].as_array().unwrap().len(),
+        3,
+        "{expired:#}"
+    );
+    let deleted = db.json(&["delete", ACE, "4np_Y3I9bgXosMELbvcRWlBU"]);
+    assert_eq!(deleted["rows"], 1);
+    let clean = db.json(&["--now", NOW_S, "cleanup", ACE]);
+    assert_eq!(clean["removed_records"], 1, "{clean:#}");
+    assert_eq!(clean["removed_contact_entries"], 1, "{clean:#}");
+    assert!(db.rows().is_empty());
+
+    // Created under the name as given, the A-label included.
+    let made = db.run(&["--json", "create", "contact", &format!("Jürgen@{ACE}")]);
+    assert_eq!(made.code, 0, "{made:?}");
+    assert!(made.stderr.is_empty(), "{made:?}");
+    assert_eq!(made.json()["jid"], format!("jürgen@{ACE}"));
+    let rows = db.rows();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0][0], ACE);
+    assert_eq!(rows[0][1], "jürgen");
+    // Creating under the other spelling works, with a note on stderr.
+    let other = db.run(&["--json", "create", "account", "münchen.example"]);
+    assert_eq!(other.code, 0, "{other:?}");
+    assert!(
+        other.stderr.contains(&format!("invites under {ACE}")),
+        "{other:?}"
+    );
+    assert_eq!(
+        db.rows()
+            .iter()
+            .filter(|r| r[0] == "münchen.example")
+            .count(),
+        1
+    );
 }
 
 /// --count N: one transaction, N invites, a JSON array.
