@@ -31,6 +31,15 @@ local function log_token(token)
 	return xi.redact_token(token) or "(malformed)";
 end
 
+-- A host the core cannot serve (it follows RFC 7622: no "_", no IP
+-- literals) fails to load, not on every invite.
+if prosody.process_type == "prosody" then
+	local host_ok, host_err, host_msg = xi.prep_host(module.host);
+	if not host_ok then
+		error("cannot serve "..module.host..": "..tostring(host_msg or host_err));
+	end
+end
+
 local default_ttl, ttl_err, ttl_msg = xi.parse_period(invite_expiry);
 if not default_ttl then
 	module:log("error", "invite_expiry: %s; using 1 week", ttl_msg or ttl_err);

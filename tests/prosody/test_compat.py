@@ -2,6 +2,7 @@
 loses nothing: each reads the invites the other wrote."""
 
 import asyncio
+import re
 
 from conftest import run
 from harness import Client, form_values
@@ -84,3 +85,16 @@ def test_stock_to_ours_and_back(prosody):
     server.ours = True
     server.start()
     assert run(subscribe(server, "s1@example.com", "alice@example.com", ours_contact_only))
+
+
+def test_a_host_the_core_refuses_fails_at_load(prosody):
+    # Prosody's nameprep takes "my_host.local"; RFC 7622 (and the core) do
+    # not. Our modules refuse to load there, saying why, rather than fail
+    # on every invite (mod_easy_invite raised a Lua error on every command).
+    why = r'mod_invites\.lua:\d+: cannot serve my_host\.local: the host "my_host\.local" is not a valid XMPP domain'
+    for modules in (["invites", "invites_adhoc", "invites_register"], ["invites", "easy_invite"]):
+        server = prosody(hosts=("my_host.local",), modules=modules)
+        log = server.log_text()
+        for name in modules:
+            assert re.search(rf"Error initializing module '{name}' on 'my_host.local': .*{why}", log), name
+        server.stop()
