@@ -3,7 +3,9 @@
 # prefix under target/c-stage/, the way `cargo cinstall` would install it:
 #
 #   target/c-stage/include/xmpp_invites.h
-#   target/c-stage/lib/libxmpp_invites.so
+#   target/c-stage/lib/libxmpp_invites.so.0.1.0   (SONAME libxmpp_invites.so.0.1)
+#   target/c-stage/lib/libxmpp_invites.so.0.1 -> libxmpp_invites.so.0.1.0
+#   target/c-stage/lib/libxmpp_invites.so -> libxmpp_invites.so.0.1
 #   target/c-stage/lib/libxmpp_invites.a
 #   target/c-stage/lib/pkgconfig/xmpp_invites.pc
 #
@@ -18,19 +20,25 @@ cd "$root"
 target_dir="${CARGO_TARGET_DIR:-$root/target}"
 stage="$target_dir/c-stage"
 
-echo "==> c-stage: cargo build --release -p xmpp-invites-ffi --locked"
-cargo build --release -p xmpp-invites-ffi --locked
+# The package version (cargo pkgid: ...#xmpp-invites-ffi@0.1.0 or ...#0.1.0)
+# and the SONAME cargo-c gives it: major.minor while on 0.x (a minor release
+# may break the ABI), the major alone from 1.0.
+pkgid="$(cargo pkgid --locked -p xmpp-invites-ffi)"
+version="${pkgid##*[#@]}"
+IFS=. read -r major minor _ <<<"$version"
+if [ "$major" = 0 ]; then abi="0.$minor"; else abi="$major"; fi
+soname="libxmpp_invites.so.$abi"
+
+echo "==> c-stage: cargo rustc --release -p xmpp-invites-ffi --lib (SONAME $soname)"
+cargo rustc --release -p xmpp-invites-ffi --lib --locked -- -C "link-arg=-Wl,-soname,$soname"
 
 so="$target_dir/release/libxmpp_invites_ffi.so"
 a="$target_dir/release/libxmpp_invites_ffi.a"
 for f in "$so" "$a" include/xmpp_invites.h; do
 	[ -f "$f" ] || { echo "c-stage: FAILED: $f was not built" >&2; exit 1; }
 done
-
-# The package version, for the .pc file (cargo pkgid: ...#xmpp-invites-ffi@0.1.0
-# or ...#0.1.0).
-pkgid="$(cargo pkgid --locked -p xmpp-invites-ffi)"
-version="${pkgid##*[#@]}"
+built="$(readelf -d "$so" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')"
+[ "$built" = "$soname" ] || { echo "c-stage: FAILED: SONAME '$built', not $soname" >&2; exit 1; }
 
 # What a static Rust library needs from the system, as rustc says for this
 # target (the same list cargo-c writes into Libs.private).
@@ -45,15 +53,11 @@ mkdir -p "$stage/include" "$stage/lib/pkgconfig"
 cp include/xmpp_invites.h "$stage/include/"
 # The cargo artifacts are named after the Rust crate (xmpp_invites_ffi); the
 # installed library is libxmpp_invites (package.metadata.capi.library).
-cp "$so" "$stage/lib/libxmpp_invites.so"
+# Programs linked with -lxmpp_invites record the SONAME, and load that.
+cp "$so" "$stage/lib/libxmpp_invites.so.$version"
+ln -s "libxmpp_invites.so.$version" "$stage/lib/$soname"
+ln -s "$soname" "$stage/lib/libxmpp_invites.so"
 cp "$a" "$stage/lib/libxmpp_invites.a"
-
-# Linking with -lxmpp_invites records the SONAME in the program, or the file
-# name when there is none. Either must be a name the prefix provides.
-soname="$(readelf -d "$stage/lib/libxmpp_invites.so" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')"
-if [ -n "$soname" ] && [ ! -e "$stage/lib/$soname" ]; then
-	ln -s libxmpp_invites.so "$stage/lib/$soname"
-fi
 
 cat >"$stage/lib/pkgconfig/xmpp_invites.pc" <<EOF
 prefix=\${pcfiledir}/../..
@@ -69,4 +73,4 @@ Libs.private: $native_libs
 Cflags: -I\${includedir}
 EOF
 
-echo "c-stage: $stage (version $version, SONAME ${soname:-none: programs record libxmpp_invites.so})"
+echo "c-stage: $stage (version $version, SONAME $soname)"

@@ -3,7 +3,8 @@
 # test command).
 #
 # 1. scripts/c-stage.sh builds the C ABI and stages an installed-style prefix
-#    (target/c-stage: header, libxmpp_invites.so/.a, xmpp_invites.pc);
+#    (target/c-stage: header, libxmpp_invites.so.X.Y.Z with its SONAME
+#    libxmpp_invites.so.0.Y (0.x) and the .so link, .a, xmpp_invites.pc);
 # 2. every function the header declares is exported, and is exercised by
 #    tests/c/test_bad_input.c; the header compiles with -Wall -Wextra
 #    -Werror -pedantic in every C dialect from C99 (strict and GNU: GCC's
@@ -89,6 +90,13 @@ for i in "${!xi_libs_static[@]}"; do
 done
 read -r -a jansson <<<"$(pkg-config --cflags --libs jansson)"
 
+# The SONAME that shared-library programs must record, and so load.
+soname=$(readelf -d "$stage/lib/libxmpp_invites.so" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
+case "$soname" in
+libxmpp_invites.so.[0-9]*) ;;
+*) fail "soname" "expected a versioned SONAME, got '${soname:-none}'" ;;
+esac
+
 echo "==> c: header, exports and bad-input coverage"
 grep -oE '\bxi_[a-z0-9_]+\(' "$stage/include/xmpp_invites.h" | tr -d '(' | sort -u >"$out/header.syms"
 nm -D --defined-only "$stage/lib/libxmpp_invites.so" | awk '$2 == "T" { print $3 }' | sort -u >"$out/so.syms"
@@ -170,8 +178,8 @@ build() { # variant name src extra
 		fail "$variant build $name" "expected the static library, but it needs $needed"
 		return 1
 	fi
-	if [ "$variant" = valgrind ] && [ "$needed" != libxmpp_invites.so ]; then
-		fail "$variant build $name" "expected NEEDED libxmpp_invites.so, got '${needed:-nothing}'"
+	if [ "$variant" = valgrind ] && { [ -z "$soname" ] || [ "$needed" != "$soname" ]; }; then
+		fail "$variant build $name" "expected NEEDED ${soname:-a versioned SONAME}, got '${needed:-nothing}'"
 		return 1
 	fi
 }
