@@ -7,16 +7,23 @@ local usermanager = require "core.usermanager";
 
 local xi = module:require("xmpp_invites_loader");
 
+-- The roles that make an admin in Prosody 13, as its (deprecated)
+-- is_admin() counts them.
+local admin_roles = { ["prosody:admin"] = true, ["prosody:operator"] = true };
+
 local function who(from)
-	local roles = {};
-	local is_admin = usermanager.is_admin(from, module.host) and true or false;
+	local roles, is_admin = {}, false;
 	if usermanager.get_roles then -- 0.12: a set of roles
+		is_admin = usermanager.is_admin(from, module.host) and true or false;
 		for role in pairs(usermanager.get_roles(from, module.host) or {}) do
 			roles[#roles + 1] = role;
 		end
-	elseif usermanager.get_jid_role then -- 13
+	elseif usermanager.get_jid_role then -- 13: one role; is_admin() is deprecated
 		local role = usermanager.get_jid_role(from, module.host);
-		if role then roles[1] = role.name; end
+		if role then
+			roles[1] = role.name;
+			is_admin = admin_roles[role.name] or false;
+		end
 	end
 	return { admin = is_admin, roles = roles };
 end

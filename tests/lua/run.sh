@@ -14,7 +14,7 @@ if ((${#missing[@]})); then
 	exit 1
 fi
 
-suites=(test_vectors.lua test_prosody_records.lua test_api.lua test_finalisers.lua test_fast_slow.lua test_unwind.lua)
+suites=(test_vectors.lua test_prosody_records.lua test_prosody_roles.lua test_api.lua test_finalisers.lua test_fast_slow.lua test_unwind.lua)
 status=0
 for pair in lua54:lua5.4 lua53:lua5.3 lua51:lua5.1 luajit:luajit; do
 	abi=${pair%%:*}
