@@ -8,7 +8,7 @@ use xmpp_invites::{
 
 use crate::error::Error;
 use crate::output::Times;
-use crate::store::Row;
+use crate::store::{Cell, Row};
 
 /// One row, interpreted.
 #[derive(Debug)]
@@ -23,6 +23,10 @@ pub(crate) enum Entry {
 
 impl Entry {
     pub(crate) fn read(row: Row) -> Self {
+        if let Some(stored) = &row.stored {
+            let error = not_text(&row, stored);
+            return Self::Corrupt { row, error };
+        }
         if row.is_host_level() {
             if row.kind != "json" {
                 let error = corrupt(
@@ -111,6 +115,41 @@ fn corrupt(row: &Row, why: String) -> Error {
     )
 }
 
+/// A row whose host, user or key is not stored as text (another tool wrote
+/// it into an SQLite database): Prosody binds text and never finds it, and
+/// `delete HOST KEY` cannot name it either, so the hint gives the
+/// statement that removes exactly this row.
+fn not_text(row: &Row, stored: &[Cell; 3]) -> Error {
+    let columns = ["host", "user", "key"];
+    let why: Vec<String> = columns
+        .iter()
+        .zip(stored.iter())
+        .filter_map(|(name, cell)| match cell {
+            Cell::Text(t) if std::str::from_utf8(t).is_ok() => None,
+            Cell::Text(_) => Some(format!("its {name} is text that is not UTF-8")),
+            other => Some(format!("its {name} is stored as {}", other.class())),
+        })
+        .collect();
+    let condition: Vec<String> = columns
+        .iter()
+        .zip(stored.iter())
+        .map(|(name, cell)| format!("\"{name}\" IS {}", cell.sql_literal()))
+        .collect();
+    Error::data(
+        "corrupt-row",
+        format!(
+            "the row under key {:?} on {} is not an invite: {} (Prosody writes and looks up text only)",
+            redact(&row.key),
+            row.host,
+            why.join(", ")
+        ),
+        format!(
+            "remove it in sqlite3 with: DELETE FROM \"prosody\" WHERE \"store\" = 'invite_token' AND {};",
+            condition.join(" AND ")
+        ),
+    )
+}
+
 /// A token for messages: its first characters and length only.
 pub(crate) fn redact(token: &str) -> String {
     match Token::parse(token) {
@@ -186,7 +225,7 @@ pub(crate) fn corrupt_json(row: &Row, error: &Error) -> Value {
         "token": row.key,
         "host": row.host,
         "user": row.user,
-        "error": { "code": error.code, "message": error.message },
+        "error": { "code": error.code, "message": error.message, "hint": error.hint },
         "stored": { "type": row.kind, "value": row.value },
     })
 }

@@ -168,6 +168,131 @@ fn new_database_is_private() {
     assert_eq!(mode(&path(&prosody)), 0o640);
 }
 
+/// Runs the tool as a child process, killed if it has not finished within
+/// a minute or has written 64 MiB (a scan that never ends), which fails
+/// the test.
+fn run_bounded(db: &Db, args: &[&str]) -> common::Run {
+    let out_path = db.dir.path().join("bounded.out");
+    let err_path = db.dir.path().join("bounded.err");
+    let mut child = db
+        .cmd()
+        .args(args)
+        .stdout(std::fs::File::create(&out_path).unwrap())
+        .stderr(std::fs::File::create(&err_path).unwrap())
+        .spawn()
+        .unwrap();
+    let limit = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        // A scan that loops also writes without end: stop it early then.
+        let written = std::fs::metadata(&out_path).map_or(0, |m| m.len());
+        if std::time::Instant::now() > limit || written > 64 << 20 {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{args:?} did not finish within 60 s (or wrote {written} bytes): it was killed");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    common::Run {
+        code: status.code().unwrap_or(-1),
+        stdout: std::fs::read_to_string(&out_path).unwrap(),
+        stderr: std::fs::read_to_string(&err_path).unwrap(),
+    }
+}
+
+/// Rows another tool wrote with BLOB keys or hosts (SQLite sorts a BLOB
+/// after every text): `list`, `cleanup` and `expire` walk past them, report
+/// them as corrupt rows and exit 4, instead of reading the same page of
+/// them forever.
+#[test]
+fn blob_rows_end_the_scan() {
+    let db = Db::sqlite();
+    let keep = db.json(&["create", "contact", "juliet@example.com"])["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let old = db.json(&["--now", "1000000000", "create", "account", "example.com"])["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    {
+        let conn = rusqlite::Connection::open(path(&db)).unwrap();
+        let insert = r#"INSERT INTO "prosody" VALUES (?1, ?2, 'invite_token', ?3, 'json', '{}')"#;
+        for i in 0..300 {
+            let key = format!("blob{i:03}").into_bytes();
+            conn.execute(insert, rusqlite::params!["example.com", "", key])
+                .unwrap();
+            let host = b"blob.example".to_vec();
+            conn.execute(insert, rusqlite::params![host, "", format!("text{i:03}")])
+                .unwrap();
+        }
+        // One whose bytes are not even UTF-8.
+        conn.execute(
+            insert,
+            rusqlite::params!["example.com", "", vec![0xffu8, 0xfe]],
+        )
+        .unwrap();
+    }
+
+    let run = run_bounded(&db, &["--json", "list", "example.com"]);
+    assert_eq!(run.code, 4, "{run:?}");
+    assert_eq!(run.error_code(), "corrupt-row");
+    let items = run.json();
+    let items = items.as_array().unwrap();
+    assert_eq!(items.len(), 303);
+    let bad: Vec<_> = items.iter().filter(|i| i.get("error").is_some()).collect();
+    assert_eq!(bad.len(), 301);
+    assert!(bad.iter().all(|i| i["error"]["code"] == "corrupt-row"));
+    let first = bad.iter().find(|i| i["token"] == "blob000").unwrap();
+    assert!(
+        first["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("its key is stored as blob"),
+        "{first}"
+    );
+    // The hint removes exactly that row.
+    let hint = first["error"]["hint"].as_str().unwrap();
+    let statement = hint.split("with: ").nth(1).unwrap();
+    assert!(statement.contains("X'626C6F62303030'"), "{hint}");
+    let human = run_bounded(&db, &["list", "example.com"]);
+    assert_eq!(human.code, 4, "{human:?}");
+    assert!(human.stderr.contains("301 stored row(s) on example.com"));
+
+    let run = run_bounded(&db, &["--json", "expire", "juliet@example.com"]);
+    assert_eq!(run.code, 4, "{run:?}");
+    assert_eq!(run.json()["expired"][0]["token"], keep.as_str());
+    assert_eq!(run.json()["unreadable_rows"], 301);
+
+    let run = run_bounded(&db, &["--json", "cleanup"]);
+    assert_eq!(run.code, 4, "{run:?}");
+    let report = run.json();
+    assert_eq!(report["removed_records"], 1, "{report}");
+    assert_eq!(report["removed_contact_entries"], 1, "{report}");
+    assert_eq!(report["unreadable_rows"], 601, "{report}");
+    let left: i64 = rusqlite::Connection::open(path(&db))
+        .unwrap()
+        .query_row(
+            r#"SELECT count(*) FROM "prosody" WHERE "key" = ?1"#,
+            [&old],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(left, 0, "the expired invite is still there");
+    let run = run_bounded(&db, &["--json", "cleanup", "example.com"]);
+    assert_eq!(run.code, 4, "{run:?}");
+    assert_eq!(run.json()["unreadable_rows"], 301);
+
+    rusqlite::Connection::open(path(&db))
+        .unwrap()
+        .execute_batch(statement)
+        .unwrap();
+    let after = run_bounded(&db, &["--json", "list", "example.com"]);
+    assert_eq!(after.json().as_array().unwrap().len(), 300);
+}
+
 /// Missing, not a database, not Prosody's table: exit 3 and a hint.
 #[test]
 fn unusable_databases() {

@@ -30,7 +30,7 @@ use crate::error::{Error, Result};
 pub(crate) const PAGE: usize = 256;
 
 /// One row of store `invite_token`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Row {
     pub(crate) host: String,
     /// `""` for host-level rows.
@@ -39,6 +39,54 @@ pub(crate) struct Row {
     /// Prosody's serialisation type: `json`, `number`, ...
     pub(crate) kind: String,
     pub(crate) value: String,
+    /// (host, user, key) as stored, when one of them is not text: only
+    /// SQLite can hold such a row, written by another tool than Prosody
+    /// (whose lookups bind text and never find it). The texts above are
+    /// then lossy; the row is reported as corrupt, and a scan resumes after
+    /// it by these values.
+    pub(crate) stored: Option<Box<[Cell; 3]>>,
+}
+
+/// A value as SQLite stores it. SQLite orders values by class first (NULL,
+/// numbers, text, blobs), so a BLOB key sorts after every text key: a scan
+/// must resume from it as a BLOB, not as its lossy text, or the next page
+/// would start again at the first BLOB.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Cell {
+    Null,
+    Integer(i64),
+    Real(f64),
+    /// The bytes, which need not be UTF-8.
+    Text(Vec<u8>),
+    Blob(Vec<u8>),
+}
+
+impl Cell {
+    /// The storage class, in SQLite's words (`typeof()`).
+    pub(crate) fn class(&self) -> &'static str {
+        match self {
+            Self::Null => "null",
+            Self::Integer(_) => "integer",
+            Self::Real(_) => "real",
+            Self::Text(_) => "text",
+            Self::Blob(_) => "blob",
+        }
+    }
+
+    /// The value as an SQL literal (a blob as `X'hex'`), for a statement
+    /// that finds exactly this value.
+    pub(crate) fn sql_literal(&self) -> String {
+        match self {
+            Self::Null => "NULL".into(),
+            Self::Integer(i) => i.to_string(),
+            Self::Real(f) => format!("{f:?}"),
+            Self::Text(t) => match std::str::from_utf8(t) {
+                Ok(t) => format!("'{}'", t.replace('\'', "''")),
+                Err(_) => format!("CAST({} AS TEXT)", hex_literal(t)),
+            },
+            Self::Blob(b) => hex_literal(b),
+        }
+    }
 }
 
 /// One token's rows with the host-level row first: `sql::entries` leaves
@@ -59,16 +107,20 @@ impl Row {
             host: self.host.clone(),
             user: self.user.clone(),
             key: self.key.clone(),
+            stored: self.stored.clone(),
         }
     }
 }
 
 /// A position in (host, user, key) order, for keyset pagination.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Position {
     pub(crate) host: String,
     pub(crate) user: String,
     pub(crate) key: String,
+    /// As stored, when not all text (see [`Row::stored`]): the page after
+    /// it compares these, so that the position compares as rows sort.
+    pub(crate) stored: Option<Box<[Cell; 3]>>,
 }
 
 /// What a command needs from the database.
@@ -189,6 +241,14 @@ pub(crate) fn scan<S: Read + ?Sized>(
     loop {
         let rows = store.page(host, after.as_ref(), PAGE)?;
         let full = rows.len() == PAGE;
+        // Each page starts past the previous one; a row at the previous
+        // position coming back means the database orders values in a way
+        // the position does not capture, and the scan would never end.
+        if let Some(prev) = &after {
+            if let Some(row) = rows.iter().find(|r| r.position() == *prev) {
+                return Err(stuck(&row.host, &row.key));
+            }
+        }
         if let Some(last) = rows.last() {
             after = Some(last.position());
         }
@@ -198,5 +258,72 @@ pub(crate) fn scan<S: Read + ?Sized>(
         if !full {
             return Ok(());
         }
+    }
+}
+
+fn hex_literal(bytes: &[u8]) -> String {
+    let hex: String = bytes.iter().map(|b| format!("{b:02X}")).collect();
+    format!("X'{hex}'")
+}
+
+fn stuck(host: &str, key: &str) -> Error {
+    Error::store(
+        "scan-stuck",
+        format!(
+            "reading the invites a page at a time came back to the row under key {:?} on {host}: the store orders its rows in a way this tool cannot follow",
+            crate::entry::redact(key)
+        ),
+        "check the table for rows Prosody did not write (sqlite3 FILE 'SELECT typeof(host), typeof(user), typeof(key), count(*) FROM prosody GROUP BY 1, 2, 3'); nothing was written",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A store whose pages ignore the position: the same page every time.
+    struct SamePage;
+
+    impl Read for SamePage {
+        fn page(
+            &mut self,
+            _: Option<&str>,
+            _: Option<&Position>,
+            limit: usize,
+        ) -> Result<Vec<Row>> {
+            Ok((0..limit)
+                .map(|i| Row {
+                    host: "example.com".into(),
+                    user: String::new(),
+                    key: format!("k{i:03}"),
+                    kind: "json".into(),
+                    value: "{}".into(),
+                    stored: None,
+                })
+                .collect())
+        }
+        fn entries(&mut self, _: &str, _: &str) -> Result<Vec<Row>> {
+            Ok(Vec::new())
+        }
+        fn has_record(&mut self, _: &str, _: &str) -> Result<bool> {
+            Ok(false)
+        }
+        fn count(&mut self, _: Option<&str>) -> Result<u64> {
+            Ok(0)
+        }
+    }
+
+    /// A scan that is handed back a row it already passed stops with an
+    /// error instead of visiting the same page forever.
+    #[test]
+    fn a_scan_that_does_not_advance_stops() {
+        let mut visited = 0;
+        let e = scan(&mut SamePage, None, |_, _| {
+            visited += 1;
+            Ok(())
+        })
+        .unwrap_err();
+        assert_eq!(e.code, "scan-stuck");
+        assert_eq!(visited, PAGE);
     }
 }

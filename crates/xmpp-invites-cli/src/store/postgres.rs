@@ -228,6 +228,8 @@ fn row(r: &postgres::Row) -> std::result::Result<Row, postgres::Error> {
         key: r.try_get(2)?,
         kind: r.try_get(3)?,
         value: r.try_get(4)?,
+        // PostgreSQL's text columns hold only text.
+        stored: None,
     })
 }
 

@@ -10,10 +10,10 @@
 use std::path::Path;
 use std::time::Duration;
 
-use rusqlite::types::ValueRef;
+use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, ErrorCode, OpenFlags, TransactionBehavior, params};
 
-use super::{Access, Position, Read, Row, Store, Tx, sql};
+use super::{Access, Cell, Position, Read, Row, Store, Tx, sql};
 use crate::error::{Error, Result};
 
 pub(crate) struct SqliteStore {
@@ -249,14 +249,43 @@ fn text(v: ValueRef<'_>) -> String {
     }
 }
 
+fn cell(v: ValueRef<'_>) -> Cell {
+    match v {
+        ValueRef::Null => Cell::Null,
+        ValueRef::Integer(i) => Cell::Integer(i),
+        ValueRef::Real(f) => Cell::Real(f),
+        ValueRef::Text(t) => Cell::Text(t.to_vec()),
+        ValueRef::Blob(b) => Cell::Blob(b.to_vec()),
+    }
+}
+
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
+    let (host, user, key) = (r.get_ref(0)?, r.get_ref(1)?, r.get_ref(2)?);
+    // Where the row is: kept as stored when it is not all text, so that
+    // the scan resumes after it as SQLite orders it.
+    let all_text = [host, user, key]
+        .iter()
+        .all(|v| matches!(v, ValueRef::Text(t) if std::str::from_utf8(t).is_ok()));
     Ok(Row {
-        host: text(r.get_ref(0)?),
-        user: text(r.get_ref(1)?),
-        key: text(r.get_ref(2)?),
+        host: text(host),
+        user: text(user),
+        key: text(key),
         kind: text(r.get_ref(3)?),
         value: text(r.get_ref(4)?),
+        stored: (!all_text).then(|| Box::new([cell(host), cell(user), cell(key)])),
     })
+}
+
+impl rusqlite::ToSql for Cell {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::Borrowed(match self {
+            Self::Null => ValueRef::Null,
+            Self::Integer(i) => ValueRef::Integer(*i),
+            Self::Real(f) => ValueRef::Real(*f),
+            Self::Text(t) => ValueRef::Text(t),
+            Self::Blob(b) => ValueRef::Blob(b),
+        }))
+    }
 }
 
 /// See `sql::page_host_first`.
@@ -279,18 +308,30 @@ fn page(
             conn.prepare_cached(&sql::page_host_first(STORE_FILTER))?,
             params![h, limit],
         ),
-        (Some(h), Some(a)) => collect(
-            conn.prepare_cached(&sql::page_host_after(STORE_FILTER))?,
-            params![h, a.user, a.key, limit],
-        ),
+        (Some(h), Some(a)) => match &a.stored {
+            Some(s) => collect(
+                conn.prepare_cached(&sql::page_host_after(STORE_FILTER))?,
+                params![h, s[1], s[2], limit],
+            ),
+            None => collect(
+                conn.prepare_cached(&sql::page_host_after(STORE_FILTER))?,
+                params![h, a.user, a.key, limit],
+            ),
+        },
         (None, None) => collect(
             conn.prepare_cached(&sql::page_all_first(STORE_FILTER))?,
             params![limit],
         ),
-        (None, Some(a)) => collect(
-            conn.prepare_cached(&sql::page_all_after(STORE_FILTER))?,
-            params![a.host, a.user, a.key, limit],
-        ),
+        (None, Some(a)) => match &a.stored {
+            Some(s) => collect(
+                conn.prepare_cached(&sql::page_all_after(STORE_FILTER))?,
+                params![s[0], s[1], s[2], limit],
+            ),
+            None => collect(
+                conn.prepare_cached(&sql::page_all_after(STORE_FILTER))?,
+                params![a.host, a.user, a.key, limit],
+            ),
+        },
     }
 }
 
