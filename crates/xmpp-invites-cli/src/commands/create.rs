@@ -39,6 +39,16 @@ pub(crate) fn run(settings: &Settings, cmd: &Create) -> Result<()> {
     for _ in 0..count {
         invites.push(new.create_os(settings.now).map_err(create_error)?);
     }
+    // So are the QR codes: a link too long to draw must fail before the
+    // invites are stored, not after, when exit 1 would hide live invites.
+    let codes = if settings.qr {
+        invites
+            .iter()
+            .map(|i| qr(i.landing_page().unwrap_or(i.uri())))
+            .collect::<Result<Vec<_>>>()?
+    } else {
+        Vec::new()
+    };
 
     let mut store = store::open(&settings.database, Access::Create, settings.lock_timeout)?;
     // Written as given, as Prosody's VirtualHost names the host; but a
@@ -66,7 +76,7 @@ pub(crate) fn run(settings: &Settings, cmd: &Create) -> Result<()> {
         Ok(())
     })?;
     bar.finish_and_clear();
-    print(settings, &host, &invites)
+    print(settings, &host, &invites, &codes)
 }
 
 fn account(settings: &Settings, a: &CreateAccount) -> Result<(NewInvite, String, u32)> {
@@ -186,7 +196,8 @@ fn describe(invite: &Invite, host: &str) -> String {
     }
 }
 
-fn print(settings: &Settings, host: &str, invites: &[Invite]) -> Result<()> {
+/// Prints the invites; `codes` holds their QR codes when `--qr` was given.
+fn print(settings: &Settings, host: &str, invites: &[Invite], codes: &[String]) -> Result<()> {
     let mut out = Out::new();
     if settings.json {
         let items: Vec<Value> = invites
@@ -228,10 +239,9 @@ fn print(settings: &Settings, host: &str, invites: &[Invite]) -> Result<()> {
             out.line(format!("  Uses:     up to {max}"))?;
         }
         out.line(format!("  Token:    {}", invite.token().as_str()))?;
-        if settings.qr {
-            let text = invite.landing_page().unwrap_or(invite.uri());
+        if let Some(code) = codes.get(n) {
             out.line("")?;
-            out.line(qr(text)?)?;
+            out.line(code)?;
         }
     }
     out.flush()

@@ -704,6 +704,24 @@ pub fn bulk_create(db: &Db) {
 pub fn no_partial_write(db: &Db) {
     db.json(&["create", "account", "example.com"]);
     let before = db.rows();
+    // --qr: a link too long to draw is refused before anything is stored.
+    let long = format!("https://example.com/{}?{{invite.token}}", "a".repeat(3000));
+    for count in ["1", "3"] {
+        let run = db.run(&[
+            "--invites-page",
+            &long,
+            "--qr",
+            "create",
+            "account",
+            "example.com",
+            "--count",
+            count,
+        ]);
+        assert_eq!(run.code, 1, "{run:?}");
+        assert!(run.stderr.contains("[qr-too-long]"), "{run:?}");
+        assert!(run.stdout.is_empty(), "{run:?}");
+        assert_eq!(db.rows(), before);
+    }
     db.fail_inserts_after(3);
     let run = db.fails(3, &["create", "account", "example.com", "--count", "5"]);
     assert_eq!(run.error_code(), "store-error");
