@@ -4,6 +4,12 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::error::Error;
+
+/// The most invites one `create account --count` makes: they are all
+/// written in one transaction and printed after it commits.
+pub(crate) const MAX_COUNT: u32 = 10_000;
+
 const AFTER_HELP: &str = "\
 Exit status:
   0  success
@@ -187,7 +193,7 @@ pub(crate) struct CreateAccount {
     pub(crate) max_uses: Option<u32>,
     /// Create N invites at once (at most 10000), in one transaction
     #[arg(long, value_name = "N", default_value_t = 1,
-          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+          value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_COUNT)))]
     pub(crate) count: u32,
 }
 
@@ -231,4 +237,64 @@ pub(crate) enum RoleFormat {
     Set,
     /// `["prosody:admin"]`: what Prosody 13 reads (first = primary).
     List,
+}
+
+/// A command-line error from the parser as this tool's error (code
+/// `usage`, exit 1), for `--json`: clap's first paragraph is the message,
+/// its tips and the usage line the hint.
+pub(crate) fn usage_error(e: &clap::Error) -> Error {
+    let text = e.render().to_string();
+    let mut paragraphs = text.split("\n\n").map(str::trim).filter(|p| !p.is_empty());
+    let first = paragraphs.next().unwrap_or_default();
+    let message = first
+        .strip_prefix("error:")
+        .unwrap_or(first)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut hint: Vec<String> = paragraphs
+        .filter(|p| !p.starts_with("For more information"))
+        .map(|p| {
+            let p = p.strip_prefix("tip:").unwrap_or(p);
+            p.split_whitespace().collect::<Vec<_>>().join(" ")
+        })
+        .collect();
+    hint.push("see xmpp-invites --help".to_owned());
+    Error::input("usage", message, hint.join("; "))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    /// --count's limit is the one its help states.
+    #[test]
+    fn count_limit_matches_its_help() {
+        let mut cmd = Cli::command();
+        let account = cmd
+            .find_subcommand_mut("create")
+            .and_then(|c| c.find_subcommand_mut("account"))
+            .unwrap();
+        let help = account.render_long_help().to_string();
+        assert!(help.contains(&format!("(at most {MAX_COUNT})")), "{help}");
+        let parse = |n: u32| {
+            Cli::try_parse_from(["xi", "create", "account", "x", "--count", &n.to_string()])
+        };
+        assert!(parse(MAX_COUNT).is_ok());
+        let e = parse(MAX_COUNT + 1).unwrap_err();
+        assert_eq!(e.kind(), clap::error::ErrorKind::ValueValidation);
+        assert!(parse(0).is_err());
+    }
+
+    #[test]
+    fn usage_errors_as_ours() {
+        let e = Cli::try_parse_from(["xi", "list", "example.com", "--bogus"]).unwrap_err();
+        let ours = usage_error(&e);
+        assert_eq!(ours.code, "usage");
+        assert_eq!(ours.exit, crate::error::Exit::Input);
+        assert_eq!(ours.message, "unexpected argument '--bogus' found");
+        assert!(ours.hint.contains("Usage: xi list <HOST>"), "{}", ours.hint);
+    }
 }

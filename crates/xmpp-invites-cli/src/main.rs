@@ -24,14 +24,21 @@ use crate::error::Exit;
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(e) => {
+        // --help and --version.
+        Err(e) if !e.use_stderr() => {
             let _ = e.print();
-            // clap says 2 for usage errors; here 2 means "invalid token".
-            return if e.use_stderr() {
-                Exit::Input.into()
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            // --json promises errors as JSON, those of the parser too; the
+            // flag is looked for by hand, since parsing is what failed.
+            if std::env::args_os().any(|a| a == "--json") {
+                eprintln!("{}", cli::usage_error(&e).to_json());
             } else {
-                ExitCode::SUCCESS
-            };
+                let _ = e.print();
+            }
+            // clap says 2 for usage errors; here 2 means "invalid token".
+            return Exit::Input.into();
         }
     };
     let now = SystemTime::now()

@@ -491,10 +491,20 @@ fn bad_input() {
             &["create", "account", "example.com", "--max-uses", "0"],
             "zero-uses",
         ),
+        // The parser's own errors: JSON too, code usage.
         (
-            &["create", "account", "example.com", "--count", "20000"],
-            "count-too-large",
+            &["create", "account", "example.com", "--count", "10001"],
+            "usage",
         ),
+        (
+            &["create", "account", "example.com", "--count", "0"],
+            "usage",
+        ),
+        (&["frobnicate"], "usage"),
+        (&["create", "account"], "usage"),
+        (&["list", "example.com", "--bogus"], "usage"),
+        (&["--qr", "create", "account", "example.com"], "usage"),
+        (&["--lock-timeout", "-1", "list", "example.com"], "usage"),
         (&["parse", "xmpp:example.com"], "not-an-invite"),
         (&["parse", "https://example.com/"], ""),
         (
@@ -527,6 +537,11 @@ fn bad_input() {
     ] {
         let run = db.run(&args);
         assert_eq!(run.code, 1, "{args:?}: {run:?}");
+        if args.contains(&"--json") {
+            assert_eq!(run.error_code(), "usage", "{args:?}");
+        } else {
+            assert!(run.stderr.starts_with("error: "), "{args:?}: {run:?}");
+        }
     }
     assert!(!path(&db).exists(), "bad input created the database");
     let cfg = db.dir.path().join("bad.toml");

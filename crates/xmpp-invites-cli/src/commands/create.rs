@@ -12,10 +12,6 @@ use crate::error::{Error, Exit, Result};
 use crate::output::{Out, Times, progress, qr};
 use crate::store::{self, Access};
 
-/// The most invites one run creates: they are all written in one
-/// transaction and printed after it commits.
-const MAX_COUNT: u32 = 10_000;
-
 pub(crate) fn run(settings: &Settings, cmd: &Create) -> Result<()> {
     let (new, host, count) = match cmd {
         Create::Account(a) => account(settings, a)?,
@@ -81,13 +77,6 @@ pub(crate) fn run(settings: &Settings, cmd: &Create) -> Result<()> {
 
 fn account(settings: &Settings, a: &CreateAccount) -> Result<(NewInvite, String, u32)> {
     let (user, host) = args::jid(&a.target, true)?;
-    if a.count > MAX_COUNT {
-        return Err(Error::input(
-            "count-too-large",
-            format!("--count {} is more than {MAX_COUNT}", a.count),
-            format!("create at most {MAX_COUNT} invites per run"),
-        ));
-    }
     if a.count > 1 && user.is_some() {
         return Err(Error::input(
             "conflicting-options",
