@@ -224,7 +224,8 @@ pub(crate) struct CommonCreate {
     /// [default: the config's invite_expiry, else 1 week; 1 day for a reset]
     #[arg(long, value_name = "PERIOD")]
     pub(crate) expires_after: Option<String>,
-    /// A note for admins, stored in the record
+    /// A note for admins, stored in the record (a contact invite without
+    /// --allow-registration has none: refused there)
     #[arg(long, value_name = "TEXT")]
     pub(crate) note: Option<String>,
 }

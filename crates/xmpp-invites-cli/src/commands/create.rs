@@ -17,6 +17,15 @@ pub(crate) fn run(settings: &Settings, cmd: &Create) -> Result<()> {
         Create::Account(a) => account(settings, a)?,
         Create::Contact(c) => {
             let (user, host) = args::jid(&c.jid, false)?;
+            // Prosody stores a contact-only invite as the inviter's expiry
+            // alone: a note would be printed as if kept, then lost.
+            if c.common.note.is_some() && !c.allow_registration {
+                return Err(Error::input(
+                    "conflicting-options",
+                    "--note cannot be stored with a contact invite that does not allow registration: Prosody keeps only the inviter's expiry for it",
+                    "leave out --note, or add --allow-registration (such an invite has a record, which holds the note)",
+                ));
+            }
             let user = user.unwrap_or_default();
             let new = NewInvite::contact(&user, &host, c.allow_registration);
             (common(settings, new, &c.common, true)?, host, 1)

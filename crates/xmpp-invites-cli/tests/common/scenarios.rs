@@ -84,14 +84,32 @@ pub fn create_each_kind(db: &Db) {
         contact["record"].is_null(),
         "a contact-only invite stores no record"
     );
+    // It has nowhere to keep a note: refused rather than dropped.
+    let rows = db.rows();
+    let noted = db.fails(
+        1,
+        &[
+            "create",
+            "contact",
+            "juliet@example.com",
+            "--note",
+            "for Bob",
+        ],
+    );
+    assert_eq!(noted.error_code(), "conflicting-options");
+    assert!(s(&noted.error()["hint"]).contains("--allow-registration"));
+    assert_eq!(db.rows(), rows);
     let both = db.json(&[
         "create",
         "contact",
         "romeo@example.com",
         "--allow-registration",
+        "--note",
+        "for Bob",
     ]);
     assert_eq!(both["type"], "account-and-contact");
     assert!(s(&both["uri"]).ends_with(";ibr=y"));
+    assert_eq!(both["note"], "for Bob");
     let reset = db.json(&["--now", NOW_S, "create", "reset", "romeo@example.com"]);
     assert_eq!(reset["type"], "password-reset");
     assert_eq!(reset["reset_username"], "romeo");
@@ -132,6 +150,7 @@ pub fn create_each_kind(db: &Db) {
     }
     let shown = db.json(&["show", "example.com", &token(&both)]);
     assert_eq!(shown["contact_entries"][0]["user"], "romeo");
+    assert_eq!(shown["note"], "for Bob");
 
     // Human output.
     let out = db.ok(&["list", "example.com"]).stdout;
