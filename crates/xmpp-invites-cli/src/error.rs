@@ -101,6 +101,13 @@ impl Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} [{}]\n  hint: {}", self.message, self.code, self.hint)
+        // Messages quote stored rows (hosts, keys): escaped like output.
+        write!(
+            f,
+            "{} [{}]\n  hint: {}",
+            crate::output::printable(&self.message),
+            self.code,
+            crate::output::printable(&self.hint)
+        )
     }
 }

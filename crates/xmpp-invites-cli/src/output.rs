@@ -106,6 +106,23 @@ fn zone_from_tzif() -> Option<jiff::tz::TimeZone> {
     jiff::tz::TimeZone::tzif(&name, &data).ok()
 }
 
+/// `text` with its control characters escaped as Rust writes them
+/// (`\n`, `\t`, `\u{1b}`); unchanged, and not copied, when it has none.
+pub(crate) fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_debug());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// A QR code of `text` drawn with Unicode half blocks, light on dark so that
 /// it scans on a terminal with a dark background.
 pub(crate) fn qr(text: &str) -> Result<String> {
@@ -155,6 +172,14 @@ impl Out {
         writeln!(self.stdout, "{}", text.as_ref()).map_err(write_error)
     }
 
+    /// One line for people that shows stored or given text: control
+    /// characters in it are escaped (`\n`, `\u{1b}`), so that a note
+    /// holding a newline or a terminal escape cannot forge rows or redraw
+    /// the screen. Other Unicode is printed as it is.
+    pub(crate) fn text(&mut self, text: impl AsRef<str>) -> Result<()> {
+        self.line(printable(text.as_ref()))
+    }
+
     pub(crate) fn json(&mut self, value: &serde_json::Value) -> Result<()> {
         let text = serde_json::to_string_pretty(value).unwrap_or_default();
         self.line(text)
@@ -182,4 +207,18 @@ fn write_error(e: std::io::Error) -> Error {
         format!("cannot write the output: {e}"),
         "check where stdout goes (disk full? closed pipe?)",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::printable;
+
+    #[test]
+    fn control_characters_are_escaped_and_nothing_else() {
+        assert_eq!(printable("für Jürgen ✓"), "für Jürgen ✓");
+        assert_eq!(
+            printable("a\nb\tc\u{1b}[2Jd\u{7f}\r"),
+            "a\\nb\\tc\\u{1b}[2Jd\\u{7f}\\r"
+        );
+    }
 }

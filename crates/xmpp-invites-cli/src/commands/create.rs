@@ -213,10 +213,10 @@ fn print(settings: &Settings, host: &str, invites: &[Invite], codes: &[String]) 
             out.line("")?;
         }
         let record = invite.record();
-        out.line(format!("Created {}.", describe(invite, host)))?;
+        out.text(format!("Created {}.", describe(invite, host)))?;
         out.line(format!("  URI:      {}", invite.uri()))?;
         if let Some(link) = invite.landing_page() {
-            out.line(format!("  Link:     {link}"))?;
+            out.text(format!("  Link:     {link}"))?;
         }
         out.line(format!(
             "  Expires:  {}",
@@ -224,13 +224,13 @@ fn print(settings: &Settings, host: &str, invites: &[Invite], codes: &[String]) 
         ))?;
         if let Some(d) = &record.additional_data {
             if let Some(roles) = &d.roles {
-                out.line(format!("  Roles:    {}", roles.as_slice().join(", ")))?;
+                out.text(format!("  Roles:    {}", roles.as_slice().join(", ")))?;
             }
             if !d.group_list().is_empty() {
-                out.line(format!("  Groups:   {}", d.group_list().join(", ")))?;
+                out.text(format!("  Groups:   {}", d.group_list().join(", ")))?;
             }
             if let Some(note) = &d.note {
-                out.line(format!("  Note:     {note}"))?;
+                out.text(format!("  Note:     {note}"))?;
             }
         }
         if let Some(max) = record.max_uses {

@@ -62,7 +62,7 @@ pub(crate) fn list(settings: &Settings, host: &str) -> Result<()> {
                     "TOKEN", "TYPE", "JID", "EXPIRES (UTC)"
                 ))?;
             }
-            out.line(item.line(now))?;
+            out.text(item.line(now))?;
         }
         printed += 1;
         if !matches!(item, Item::Corrupt(..)) {
@@ -207,7 +207,7 @@ pub(crate) fn show(settings: &Settings, host: &str, key: &str) -> Result<()> {
         }
         out.json(&value)?;
     } else {
-        out.line(format!("Invite {key} on {host}"))?;
+        out.text(format!("Invite {key} on {host}"))?;
         if let Some(r) = record {
             show_record(&mut out, r, now)?;
         } else if let Some((row, expires)) = contacts.first() {
@@ -254,7 +254,7 @@ pub(crate) fn show(settings: &Settings, host: &str, key: &str) -> Result<()> {
 }
 
 fn field(out: &mut Out, name: &str, value: &str) -> Result<()> {
-    out.line(format!("  {:<12}{value}", format!("{name}:")))
+    out.text(format!("  {:<12}{value}", format!("{name}:")))
 }
 
 fn show_record(out: &mut Out, r: &InviteRecord, now: i64) -> Result<()> {

@@ -30,7 +30,7 @@ pub(crate) fn delete(settings: &Settings, host: &str, key: &str) -> Result<()> {
     if settings.json {
         out.json(&json!({ "deleted": key, "host": host, "rows": removed }))?;
     } else {
-        out.line(format!(
+        out.text(format!(
             "Deleted invite {key} on {host} ({removed} row(s))."
         ))?;
     }
@@ -128,7 +128,7 @@ pub(crate) fn expire(settings: &Settings, jid: &str) -> Result<()> {
             if expired.len() == 1 { "y" } else { "ies" }
         ))?;
         for (key, kind) in &expired {
-            out.line(format!("  {key}  {kind}"))?;
+            out.text(format!("  {key}  {kind}"))?;
         }
         out.line("`xmpp-invites cleanup` removes them.")?;
     }

@@ -250,7 +250,7 @@ fn report(
         (t, None, None, None) => format!("{t} invite for any username on {host}"),
     };
     let verb = if used.is_some() { "Used" } else { "Valid" };
-    out.line(format!(
+    out.text(format!(
         "{verb}: {what}, for {}.",
         if valid.is_for_subscription() {
             "a subscription"
@@ -259,10 +259,10 @@ fn report(
         }
     ))?;
     if let Some(roles) = &roles {
-        out.line(format!("  Roles:    {}", roles.join(", ")))?;
+        out.text(format!("  Roles:    {}", roles.join(", ")))?;
     }
     if let Some(groups) = &groups {
-        out.line(format!("  Groups:   {}", groups.join(", ")))?;
+        out.text(format!("  Groups:   {}", groups.join(", ")))?;
     }
     out.line(format!("  Expires:  {}", times.both()))?;
     match used {

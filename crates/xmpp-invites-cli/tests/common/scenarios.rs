@@ -207,6 +207,34 @@ pub fn human_output(db: &Db) {
         text.contains('█') && text.contains('▀'),
         "no QR code: {text}"
     );
+
+    // Stored text cannot forge lines: control characters are escaped,
+    // other Unicode is kept.
+    let forged = "FORGEDxxxxxxxxxxxxxxxxxx  account  evil@example.com";
+    let note = format!("für Jürgen\n{forged}\u{1b}[2J");
+    let made = db.ok(&["create", "account", "example.org", "--note", &note]);
+    let list = db.ok(&["list", "example.org"]).stdout;
+    let t = made
+        .stdout
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Token:"))
+        .unwrap()
+        .trim();
+    let shown = db.ok(&["show", "example.org", t]).stdout;
+    for out in [&made.stdout, &list, &shown] {
+        assert!(
+            !out.lines().any(|l| l.starts_with("FORGED")),
+            "a forged line: {out}"
+        );
+        assert!(
+            out.contains(&format!("für Jürgen\\n{forged}\\u{{1b}}[2J")),
+            "{out}"
+        );
+        assert!(!out.contains('\u{1b}'), "{out}");
+    }
+    assert_eq!(list.lines().count(), 3, "{list}");
+    // JSON keeps the note as stored.
+    assert_eq!(db.json(&["list", "example.org"])[0]["note"], note.as_str());
     // The main job: a fresh directory, no options.
     let fresh = super::tempdir();
     let out = std::process::Command::new(super::BIN)
