@@ -567,6 +567,30 @@ fn bad_input() {
             "invite_expiry = {expiry}"
         );
     }
+    // A validity too long to end in range: the hint names where it came
+    // from.
+    std::fs::write(&cfg, "invite_expiry = \"1000000000 y\"\n").unwrap();
+    let c = cfg.to_str().unwrap();
+    let run = db.fails(1, &["--config", c, "create", "account", "example.com"]);
+    assert_eq!(run.error_code(), "period-overflow");
+    let hint = run.error()["hint"].as_str().unwrap().to_owned();
+    assert!(
+        hint.contains("invite_expiry in the configuration file"),
+        "{hint}"
+    );
+    let run = db.fails(
+        1,
+        &[
+            "create",
+            "contact",
+            "a@example.com",
+            "--expires-after",
+            "1000000000 y",
+        ],
+    );
+    let hint = run.error()["hint"].as_str().unwrap().to_owned();
+    assert!(hint.starts_with("give a shorter --expires-after"), "{hint}");
+    assert!(!path(&db).exists(), "bad input created the database");
     std::fs::write(
         &cfg,
         "invites_page = \"x\"\ninvites_page_supports = [\"everything\"]\n",

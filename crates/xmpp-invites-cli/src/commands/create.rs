@@ -40,9 +40,13 @@ pub(crate) fn run(settings: &Settings, cmd: &Create) -> Result<()> {
 
     // Everything is made before the database is touched, so a bad option
     // never leaves half a batch behind.
+    let period_hint = period_hint(settings, cmd);
     let mut invites = Vec::with_capacity(count as usize);
     for _ in 0..count {
-        invites.push(new.create_os(settings.now).map_err(create_error)?);
+        invites.push(
+            new.create_os(settings.now)
+                .map_err(|e| create_error(e, period_hint))?,
+        );
     }
     // So are the QR codes: a link too long to draw must fail before the
     // invites are stored, not after, when exit 1 would hide live invites.
@@ -152,14 +156,29 @@ fn common(
     Ok(new)
 }
 
-fn create_error(e: CreateError) -> Error {
+/// What to change when the validity is too long: the option, or the
+/// configuration file's `invite_expiry` when that is where it came from.
+fn period_hint(settings: &Settings, cmd: &Create) -> &'static str {
+    let (c, config_ttl) = match cmd {
+        Create::Account(a) => (&a.common, true),
+        Create::Contact(c) => (&c.common, true),
+        Create::Reset(r) => (&r.common, false),
+    };
+    if c.expires_after.is_none() && config_ttl && settings.default_ttl.is_some() {
+        "give a shorter invite_expiry in the configuration file (e.g. \"1 week\"), or \"never\"; or override it with --expires-after"
+    } else {
+        "give a shorter --expires-after, or never"
+    }
+}
+
+fn create_error(e: CreateError, period_hint: &str) -> Error {
     let exit = match e {
         CreateError::Token(TokenError::Rng(_)) => Exit::Store,
         _ => Exit::Input,
     };
     let hint = match &e {
         CreateError::Jid(_) => "check the username and host, e.g. juliet@example.com",
-        CreateError::Period(_) => "give a shorter --expires-after, or never",
+        CreateError::Period(_) => period_hint,
         CreateError::Template(_) => {
             "fix the landing page template (--invites-page or invites_page)"
         }
