@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use xmpp_invites::{LandingPage, Period};
+use xmpp_invites::{LandingPage, Period, PeriodError};
 
 use crate::cli::{Global, RoleFormat};
 use crate::error::{Error, Result};
@@ -21,16 +21,50 @@ struct File {
     /// Prosody's `invites_page_supports`.
     invites_page_supports: Option<Vec<String>>,
     /// Prosody's `invite_expiry`: seconds, or a period such as "2 days".
-    invite_expiry: Option<Expiry>,
+    /// Read by hand (see [`expiry`]), so that a wrong type gets a message
+    /// that says what to write.
+    invite_expiry: Option<toml::Value>,
     /// How `create account` writes roles.
     role_format: Option<RoleFormat>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum Expiry {
-    Seconds(i64),
-    Text(String),
+/// `invite_expiry` as Prosody's Lua configuration gives it to
+/// `xi.parse_period`, and read the same way: whole seconds; a fraction of
+/// a second dropped (`86400 * 1.5` is natural in Prosody's config, and
+/// `xi.parse_period(3600 * 1.1)` is 3960); `inf` for never (Lua's
+/// `math.huge`); a negative number refused, never read as `never`; or a
+/// period in words.
+fn expiry(value: &toml::Value) -> Result<Period> {
+    let period = match value {
+        toml::Value::Integer(i) => Period::from_seconds(*i),
+        toml::Value::Float(f) if *f == f64::INFINITY => Ok(Period::Never),
+        // u64::MAX as f64 rounds up to 2^64, the first value that does
+        // not fit; `as` drops the fraction.
+        toml::Value::Float(f) if (0.0..u64::MAX as f64).contains(f) => {
+            Ok(Period::Seconds(*f as u64))
+        }
+        toml::Value::Float(f) if *f > 0.0 => Err(PeriodError::Overflow(f.to_string())),
+        // Negative, or NaN.
+        toml::Value::Float(f) => Err(PeriodError::Invalid(f.to_string())),
+        toml::Value::String(t) => Period::parse(t),
+        other => {
+            return Err(Error::input(
+                "bad-config",
+                format!(
+                    "invite_expiry in the configuration file is a {}, not a period",
+                    other.type_str()
+                ),
+                "write a number of seconds or a period in quotes, e.g. invite_expiry = 604800 or invite_expiry = \"1 week\"",
+            ));
+        }
+    };
+    period.map_err(|e| {
+        Error::input(
+            e.code(),
+            format!("invite_expiry in the configuration file: {e}"),
+            "fix invite_expiry, e.g. invite_expiry = \"1 week\" or 604800",
+        )
+    })
 }
 
 pub(crate) const DEFAULT_DATABASE: &str = "./invites.sqlite3";
@@ -102,22 +136,7 @@ impl Settings {
                 })
             }
         };
-        let default_ttl = match file.invite_expiry {
-            None => None,
-            Some(expiry) => Some(
-                match expiry {
-                    Expiry::Seconds(s) => Period::from_seconds(s),
-                    Expiry::Text(t) => Period::parse(&t),
-                }
-                .map_err(|e| {
-                    Error::input(
-                        e.code(),
-                        format!("invite_expiry in the configuration file: {e}"),
-                        "fix invite_expiry, e.g. invite_expiry = \"1 week\" or 604800",
-                    )
-                })?,
-            ),
-        };
+        let default_ttl = file.invite_expiry.as_ref().map(expiry).transpose()?;
         Ok(Self {
             database,
             landing,
@@ -169,13 +188,35 @@ mod tests {
         );
     }
 
+    fn expiry_of(text: &str) -> Result<Period> {
+        let f: File = toml::from_str(&format!("invite_expiry = {text}")).unwrap();
+        expiry(f.invite_expiry.as_ref().unwrap())
+    }
+
     #[test]
     fn expiry_as_number_or_text() {
         let f: File = toml::from_str("invite_expiry = 3600\nrole_format = \"list\"").unwrap();
-        assert!(matches!(f.invite_expiry, Some(Expiry::Seconds(3600))));
+        assert_eq!(
+            expiry(f.invite_expiry.as_ref().unwrap()).ok(),
+            Some(Period::Seconds(3600))
+        );
         assert_eq!(f.role_format, Some(RoleFormat::List));
-        let f: File = toml::from_str("invite_expiry = \"2 days\"").unwrap();
-        assert!(matches!(f.invite_expiry, Some(Expiry::Text(t)) if t == "2 days"));
-        assert!(toml::from_str::<File>("invite_expiry = true").is_err());
+        assert_eq!(expiry_of("\"2 days\"").ok(), Some(Period::Seconds(172_800)));
+        // As the Lua module reads Prosody's invite_expiry: fractions of a
+        // second dropped, inf for never, negatives and NaN refused.
+        assert_eq!(
+            expiry_of("3960.0000000000005").ok(),
+            Some(Period::Seconds(3960))
+        );
+        assert_eq!(expiry_of("1.5").ok(), Some(Period::Seconds(1)));
+        assert_eq!(expiry_of("129600.9").ok(), Some(Period::Seconds(129_600)));
+        assert_eq!(expiry_of("inf").ok(), Some(Period::Never));
+        assert_eq!(expiry_of("-1.5").unwrap_err().code, "invalid-period");
+        assert_eq!(expiry_of("nan").unwrap_err().code, "invalid-period");
+        assert_eq!(expiry_of("-inf").unwrap_err().code, "invalid-period");
+        assert_eq!(expiry_of("1e30").unwrap_err().code, "period-overflow");
+        let e = expiry_of("true").unwrap_err();
+        assert_eq!(e.code, "bad-config");
+        assert!(e.message.contains("is a boolean"), "{}", e.message);
     }
 }

@@ -555,7 +555,13 @@ fn bad_input() {
         "{run:?}"
     );
     // A negative number of seconds is refused, not read as "never".
-    for (expiry, code) in [("\"1m\"", "ambiguous-period"), ("-1", "invalid-period")] {
+    for (expiry, code) in [
+        ("\"1m\"", "ambiguous-period"),
+        ("-1", "invalid-period"),
+        ("-1.5", "invalid-period"),
+        ("nan", "invalid-period"),
+        ("true", "bad-config"),
+    ] {
         std::fs::write(&cfg, format!("invite_expiry = {expiry}\n")).unwrap();
         assert_eq!(
             db.fails(
@@ -567,6 +573,28 @@ fn bad_input() {
             "invite_expiry = {expiry}"
         );
     }
+    let run = db.fails(
+        1,
+        &["--config", cfg.to_str().unwrap(), "list", "example.com"],
+    );
+    assert_eq!(
+        run.error()["message"],
+        "invite_expiry in the configuration file is a boolean, not a period"
+    );
+    // A fraction of a second is dropped, as the Lua module reads
+    // Prosody's invite_expiry (86400 * 1.5 there is natural).
+    std::fs::write(&cfg, "invite_expiry = 3960.0000000000005\n").unwrap();
+    let made = Db::sqlite();
+    let v = made.json(&[
+        "--config",
+        cfg.to_str().unwrap(),
+        "--now",
+        "1795856400",
+        "create",
+        "account",
+        "example.com",
+    ]);
+    assert_eq!(v["expires"], 1_795_856_400 + 3960);
     // A validity too long to end in range: the hint names where it came
     // from.
     std::fs::write(&cfg, "invite_expiry = \"1000000000 y\"\n").unwrap();
