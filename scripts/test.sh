@@ -8,6 +8,15 @@
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
+# One run at a time per checkout: the suites share target/ (the Lua builds
+# overwrite one another's library, the C and fuzz suites clear their output).
+mkdir -p target
+exec 9>target/.test-lock
+if ! flock -n 9; then
+	echo "==> another test run holds target/.test-lock; waiting for it"
+	flock 9
+fi
+
 # --- prerequisites ----------------------------------------------------------
 apt_packages=()
 # The Lua module is tested under every interpreter it is built for.
@@ -15,6 +24,8 @@ for lua in lua5.4 lua5.3 lua5.1 luajit; do
 	command -v "$lua" >/dev/null || apt_packages+=("$lua")
 done
 [ -f /usr/share/lua/5.1/dkjson.lua ] || apt_packages+=(lua-dkjson)
+# The Lua benchmark's smoke run compiles its C floor against Lua 5.4.
+[ -f /usr/include/lua5.4/lua.h ] || apt_packages+=(liblua5.4-dev)
 command -v luarocks >/dev/null || apt_packages+=(luarocks)
 # The C suite: a real compiler with sanitizers, valgrind, pkg-config, and
 # jansson to read the JSON vectors.
@@ -22,10 +33,13 @@ for tool in gcc valgrind pkg-config; do
 	command -v "$tool" >/dev/null || apt_packages+=("$tool")
 done
 [ -f /usr/include/jansson.h ] || apt_packages+=(libjansson-dev)
-# The command-line tool's PostgreSQL suite starts a throw-away server as
-# nobody (runuser); one test checks local-time output.
+# The command-line tool's PostgreSQL suite starts a throw-away server (as
+# nobody through runuser when run as root; runuser is in /sbin, off a
+# user's PATH, and not needed then); one test checks local-time output.
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || apt_packages+=(postgresql)
-command -v runuser >/dev/null || apt_packages+=(util-linux)
+if [ "$(id -u)" -eq 0 ]; then
+	command -v runuser >/dev/null || [ -x /usr/sbin/runuser ] || [ -x /sbin/runuser ] || apt_packages+=(util-linux)
+fi
 [ -e /usr/share/zoneinfo/Europe/Berlin ] || apt_packages+=(tzdata)
 # libFuzzer (the fuzz smoke run) links with a C++ compiler.
 command -v c++ >/dev/null || apt_packages+=(g++)
@@ -35,6 +49,9 @@ command -v c++ >/dev/null || apt_packages+=(g++)
 # The end-to-end suites run our modules on a real Prosody, next to Debian's
 # prosody-modules web modules, driven by slixmpp in a venv.
 [ -d /usr/lib/prosody/modules/mod_invites_page ] || apt_packages+=(prosody-modules)
+# One of them runs Prosody on its SQL storage (SQLite through LuaDBI, which
+# Prosody only suggests).
+compgen -G "/usr/lib/*/lua/5.4/dbd/sqlite3.so" >/dev/null || apt_packages+=(lua-dbi-sqlite3)
 python3 -c "import ensurepip, venv" 2>/dev/null || apt_packages+=(python3-venv)
 
 if ((${#apt_packages[@]})); then
