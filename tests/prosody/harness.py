@@ -127,6 +127,8 @@ log = {{ debug = "{self.log_path}" }}
 
     def start(self, timeout: float = 2 * WAIT) -> "Prosody":
         self.write_config()
+        # Only what this start logs counts (restarts append to the log).
+        log_start = self.log_path.stat().st_size if self.log_path.exists() else 0
         self.proc = subprocess.Popen(
             ["prosody", "-F", "--config", str(self.config_path)],
             env=self.env(),
@@ -134,17 +136,24 @@ log = {{ debug = "{self.log_path}" }}
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+        # Listening is not proof: another program may hold a port we picked
+        # (Prosody then logs the failure and runs on). Prosody's own log
+        # must say it opened c2s, and http when it serves http, on ours.
+        c2s = f"Activated service 'c2s' on [127.0.0.1]:{self.c2s_port}"
+        http = f"Activated service 'http' on [127.0.0.1]:{self.http_port}"
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"prosody exited with {self.proc.returncode}:\n{self.tail()}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.c2s_port), timeout=0.5):
-                    return self
-            except OSError:
-                time.sleep(0.1)
+            log = self.log_path.read_bytes()[log_start:].decode(errors="replace") if self.log_path.exists() else ""
+            if "Failed to open server port" in log:
+                self.stop()
+                raise RuntimeError(f"prosody could not open a port:\n{self.tail()}")
+            if c2s in log and (http in log or "Activated service 'http'" not in log):
+                return self
+            time.sleep(0.05)
         self.stop()
-        raise RuntimeError(f"prosody did not listen on {self.c2s_port}:\n{self.tail()}")
+        raise RuntimeError(f"prosody did not open c2s on {self.c2s_port}:\n{self.tail()}")
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
