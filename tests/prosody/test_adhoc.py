@@ -148,7 +148,8 @@ def test_account_command_can_ask_for_a_username(prosody):
     cmd = run(command(server, "admin@example.com", ACCOUNT, submit={"username": "Juliet"}))
     uri = form_values(cmd)["uri"]
     assert uri.startswith("xmpp:juliet@example.com?register;preauth=")
-    assert not run(register(server, token_of(uri), "mallory"))[1][0]
+    assert run(register(server, token_of(uri), "mallory")) == (
+        "register", (False, "not-acceptable", "The chosen username is not valid with this invitation"))
     assert run(register(server, token_of(uri), "juliet"))[1][0]
     # A username is required here.
     cmd = run(command(server, "admin@example.com", ACCOUNT, submit={"username": ""}))

@@ -7,7 +7,7 @@ import re
 
 from conftest import run
 from harness import Registrar
-from test_register import can_login, generate
+from test_register import BAD_TOKEN, can_login, generate
 
 OUR_LOG_SOURCES = re.compile(r"^\S+ \S+ \S+ \S+:(invites|invites_adhoc|invites_register|easy_invite)\t")
 
@@ -75,7 +75,8 @@ def test_tokens_hashed_at_rest(prosody):
     # Everything works as before.
     assert run(register(server, account, "hashed1"))[1][0]
     assert run(register(server, with_ibr, "hashed2"))[1][0]
-    assert not run(register(server, contact, "hashed3"))[1][0]  # contact-only: no registration
+    # Contact-only: no registration, refused at preauth.
+    assert run(register(server, contact, "hashed3")) == ("preauth", (False, "forbidden", BAD_TOKEN))
 
     async def subscribe():
         bob = await Client("bob@example.com", "secret", server.c2s_port).online()
