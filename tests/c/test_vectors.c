@@ -34,6 +34,16 @@ static bool is_true(const json_t *v, const char *key)
 	return json_is_true(json_object_get(v, key));
 }
 
+/* v[key], an array of vector cases that must not be empty: a renamed key
+ * would otherwise run nothing and pass. */
+static json_t *cases_of(const json_t *v, const char *key)
+{
+	json_t *list = json_object_get(v, key);
+	if (!CHECK(json_array_size(list) > 0))
+		fprintf(stderr, "  no cases under \"%s\"\n", key);
+	return list;
+}
+
 /* --- uris.json ------------------------------------------------------------ */
 
 static void uri_build(void)
@@ -42,7 +52,7 @@ static void uri_build(void)
 	const char *token = s(v, "token");
 	size_t i;
 	json_t *c;
-	json_array_foreach(json_object_get(v, "build"), i, c)
+	json_array_foreach(cases_of(v, "build"), i, c)
 	{
 		set_context("uris.json build: %s", s(c, "name"));
 		char *uri = NULL;
@@ -67,7 +77,7 @@ static void uri_build(void)
 		xi_parsed_uri_free(back);
 		xi_string_free(uri);
 	}
-	json_array_foreach(json_object_get(v, "build_errors"), i, c)
+	json_array_foreach(cases_of(v, "build_errors"), i, c)
 	{
 		set_context("uris.json build_errors: %s", s(c, "name"));
 		char *uri = (char *)"unwritten";
@@ -85,7 +95,7 @@ static void uri_parse(void)
 	json_t *v = load_vectors("uris.json");
 	size_t i;
 	json_t *c;
-	json_array_foreach(json_object_get(v, "parse"), i, c)
+	json_array_foreach(cases_of(v, "parse"), i, c)
 	{
 		const char *uri = s(c, "uri");
 		set_context("uris.json parse: %s", uri);
@@ -141,7 +151,7 @@ static void periods(void)
 	json_t *v = load_vectors("periods.json");
 	size_t i;
 	json_t *c;
-	json_array_foreach(json_object_get(v, "cases"), i, c)
+	json_array_foreach(cases_of(v, "cases"), i, c)
 	{
 		const char *input = s(c, "input");
 		set_context("periods.json: \"%s\"", input);
@@ -186,7 +196,7 @@ static void policy(void)
 	json_t *v = load_vectors("policy.json");
 	size_t i;
 	json_t *c;
-	json_array_foreach(json_object_get(v, "cases"), i, c)
+	json_array_foreach(cases_of(v, "cases"), i, c)
 	{
 		char *dump = json_dumps(c, JSON_COMPACT);
 		set_context("policy.json: %s", dump);
@@ -376,7 +386,7 @@ static void validation_and_gate(void)
 	json_t *v = load_vectors("validation.json");
 	size_t i;
 	json_t *c;
-	json_array_foreach(json_object_get(v, "cases"), i, c)
+	json_array_foreach(cases_of(v, "cases"), i, c)
 	{
 		const char *name = s(c, "name");
 		set_context("validation.json: %s", name);
