@@ -154,3 +154,10 @@ def test_account_command_can_ask_for_a_username(prosody):
     # A username is required here.
     cmd = run(command(server, "admin@example.com", ACCOUNT, submit={"username": ""}))
     assert "username" in note(cmd)
+    # roster-subscription: the new account becomes the admin's contact.
+    cmd = run(command(server, "admin@example.com", ACCOUNT, submit={"username": "romeo", "roster-subscription": "1"}))
+    uri = form_values(cmd)["uri"]
+    assert uri.startswith("xmpp:admin@example.com?roster;preauth=") and uri.endswith(";ibr=y"), uri
+    assert run(register(server, token_of(uri), "romeo"))[1][0]
+    roster = "".join(p.read_text() for p in server.data_dir.rglob("roster/admin.dat"))
+    assert '"romeo@example.com"' in roster and '"both"' in roster, roster

@@ -67,6 +67,27 @@ def test_invite_expiry_is_a_period(prosody):
     assert expires[:10] in days_from(before, 3 * 86400)
 
 
+def test_an_ambiguous_invite_expiry_is_refused(prosody):
+    # "1m": minutes or months? Refused with a message; the default applies.
+    server = prosody(users=USERS, config='invite_expiry = "1m"')
+    assert re.search(r'invite_expiry: ambiguous period "1m": write "1 min" for minutes or "1 mon" for months; using 1 week',
+                     server.log_text())
+    before = time.time()
+    token = generate(server)
+    expires = re.search(r"Expires: (\S+)", shell(server, f"invite:show('example.com', '{token}')")).group(1)
+    assert expires[:10] in days_from(before, 7 * 86400)
+
+
+def test_uris_are_escaped(prosody):
+    # RFC 5122: a "?" in a username is escaped in the URI, and the invite
+    # registers that very name.
+    server = prosody(users=USERS)
+    out = shell(server, "invite:create_account('a?b@example.com')")
+    assert "xmpp:a%3Fb@example.com?register;preauth=" in out, out
+    assert run(register(server, token_of(out), "a?b"))[1][0]
+    assert run(can_login(server, "a?b@example.com"))
+
+
 def test_shell_commands(prosody):
     server = prosody(users=USERS)
     out = shell(server, "invite:create_account('example.com')")
