@@ -1145,6 +1145,9 @@ static void datetimes_and_periods(void)
 		CHECK_INT(back, cases[i].seconds);
 	}
 	int64_t t = 0;
+	/* An offset past year 9999 in UTC: the instant, not a panic. */
+	CHECK_OK(xi_datetime_parse("9999-12-31T23:59:59-01:00", &t));
+	CHECK(t == XI_NEVER_EXPIRES + 3600);
 	CHECK_OK(xi_datetime_parse("2026-11-21T14:40:21+01:00", &t));
 	CHECK_INT(t, NOW);
 	CHECK_OK(xi_datetime_parse("2026-11-21T13:40:21.999Z", &t));

@@ -1,7 +1,7 @@
 //! XEP-0082 date-times: what the ad-hoc result form's `expire` field carries.
 
+use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
-use time::{OffsetDateTime, UtcOffset};
 
 /// Why a date-time could not be formatted or parsed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -84,12 +84,28 @@ pub fn parse_datetime(text: &str) -> Result<i64, DateTimeError> {
         return Err(invalid());
     }
     let dt = OffsetDateTime::parse(text, &Rfc3339).map_err(|_| invalid())?;
-    Ok(dt.to_offset(UtcOffset::UTC).unix_timestamp())
+    // The instant, whatever the offset: converting to UTC first would
+    // panic past 9999-12-31 (9999-12-31T23:59:59-01:00).
+    Ok(dt.unix_timestamp())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An offset that takes the instant past year 9999 (or before year 0)
+    /// in UTC: the instant, no panic.
+    #[test]
+    fn offsets_across_the_year_bounds() {
+        assert_eq!(
+            parse_datetime("9999-12-31T23:59:59-01:00").unwrap(),
+            253_402_300_799 + 3600
+        );
+        assert_eq!(
+            parse_datetime("0000-01-01T00:00:00+01:00").unwrap(),
+            -62_167_219_200 - 3600
+        );
+    }
 
     #[test]
     fn bounds() {
