@@ -252,7 +252,9 @@ pub struct InviteRecord {
         deserialize_with = "de_lua_int"
     )]
     pub created_at: Option<i64>,
-    /// Unix seconds after which the invite is expired; `None` never expires.
+    /// Unix seconds after which the invite is expired; `None` never expires
+    /// (read as [`crate::NEVER_EXPIRES`], 9999-12-31T23:59:59Z, the number
+    /// written for "never").
     ///
     /// Prosody 13 stores `math.huge` for an invite that never expires
     /// (`invite_expiry = "never"`). The Lua bindings read it from a record
@@ -380,8 +382,10 @@ impl InviteRecord {
     }
 
     /// Whether `now` is past the expiry (`now > expires`; equal is valid).
+    /// No expiry reads as [`crate::NEVER_EXPIRES`], as [`crate::validate`]
+    /// reads it.
     pub fn is_expired(&self, now: i64) -> bool {
-        self.expires.is_some_and(|e| now > e)
+        now > self.expires.unwrap_or(crate::period::NEVER_EXPIRES)
     }
 
     /// Whether the username `name` is held by this invite: a pending account
@@ -632,7 +636,7 @@ mod tests {
         }
         let never = rec("null").unwrap();
         assert_eq!(never.expires, None);
-        assert!(!never.is_expired(i64::MAX));
+        assert!(!never.is_expired(crate::NEVER_EXPIRES));
     }
 
     #[test]

@@ -24,7 +24,11 @@ pub enum Redemption<'a> {
 /// What the host found in its `invite_token` store under the presented token.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Stored<'a> {
-    /// The host-level record (user = nil), if any.
+    /// The host-level record (user = nil), if any. Pass it for a
+    /// subscription too when invites may be kept hashed at rest: every such
+    /// invite has one, and [`ValidInvite::use_changes`] takes the storage
+    /// key from it; without it the changes name the token itself, which
+    /// leaves a hashed invite in place.
     pub record: Option<&'a InviteRecord>,
     /// For a subscription: the inviter's user-level expiry, if any.
     pub contact_expires: Option<i64>,
@@ -664,8 +668,10 @@ mod tests {
         );
         a.expires = Some(i64::MAX);
         assert!(reg(Some(&a), i64::MAX).is_ok());
-        // No expiry at all reads as never.
+        // No expiry at all reads as never: NEVER_EXPIRES, here and in
+        // is_expired alike.
         a.expires = None;
+        assert!(a.is_expired(i64::MAX - 1) && !a.is_expired(crate::NEVER_EXPIRES));
         assert_eq!(
             reg(Some(&a), i64::MAX - 1).unwrap_err(),
             ValidateError::Expired {
