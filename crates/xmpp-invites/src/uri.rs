@@ -403,8 +403,9 @@ impl InviteUri {
     }
 
     /// Parses an invite URI strictly: the `xmpp://` form, a resource, a
-    /// missing or malformed token and duplicate keys are refused; unknown
-    /// keys are ignored; `ibr` counts only as exactly `y` on `roster`.
+    /// missing or malformed token and a repeated `preauth` or `ibr` are
+    /// refused; other keys (repeated or empty ones too) are ignored; `ibr`
+    /// counts only as exactly `y` on `roster`.
     pub fn parse(uri: &str) -> Result<Self, UriError> {
         let parsed = XmppUri::parse(uri)?;
         if parsed.resource.is_some() {
@@ -420,13 +421,25 @@ impl InviteUri {
         };
         let mut token = None;
         let mut ibr = None;
-        for (i, (key, value)) in query.params.iter().enumerate() {
-            if query.params[..i].iter().any(|(k, _)| k == key) {
-                return Err(UriError::DuplicateKey(key.clone()));
-            }
+        for (key, value) in &query.params {
+            // Which of two values counts is what a repeat of these would
+            // leave open; a repeat of a key we ignore changes nothing.
+            let repeated = |seen: bool| {
+                if seen {
+                    Err(UriError::DuplicateKey(key.clone()))
+                } else {
+                    Ok(())
+                }
+            };
             match key.as_str() {
-                "preauth" => token = Some(Token::parse(value)?),
-                "ibr" => ibr = Some(value == "y"),
+                "preauth" => {
+                    repeated(token.is_some())?;
+                    token = Some(Token::parse(value)?);
+                }
+                "ibr" => {
+                    repeated(ibr.is_some())?;
+                    ibr = Some(value == "y");
+                }
                 _ => {}
             }
         }
@@ -545,6 +558,23 @@ mod tests {
             )),
             Err(UriError::DuplicateKey("preauth".into()))
         );
+        assert_eq!(
+            InviteUri::parse(&format!(
+                "xmpp:a@example.com?roster;preauth={T};ibr=y;ibr=n"
+            )),
+            Err(UriError::DuplicateKey("ibr".into()))
+        );
+        // Keys we ignore may repeat, or be empty, as clients write them.
+        for tail in [";;", ";x=1;x=2", ";", ";=;="] {
+            let parsed = InviteUri::parse(&format!(
+                "xmpp:a@example.com?roster;preauth={T};ibr=y{tail}"
+            ));
+            assert_eq!(
+                parsed.map(|u| (u.ibr, u.token.as_str().to_owned())),
+                Ok((true, T.to_owned())),
+                "{tail}"
+            );
+        }
         assert_eq!(
             InviteUri::parse(&format!("xmpp:example.com?roster;preauth={T}")),
             Err(UriError::RosterWithoutUser)
