@@ -28,6 +28,11 @@ pub struct xi_valid_invite {
 /// (XEP-0445); otherwise for a subscription to that local username
 /// (XEP-0379). `now` is Unix seconds; `now > expires` is expired.
 ///
+/// Where invites may be kept hashed at rest, pass the host-level record
+/// for subscriptions too (every hashed invite has one): the use changes
+/// take the storage key from it, and without it name the token itself,
+/// which leaves a hashed invite in place.
+///
 /// Errors: `XI_RESULT_NO_TOKEN`, `XI_RESULT_TOKEN_BAD_LENGTH`,
 /// `XI_RESULT_TOKEN_BAD_ALPHABET`, `XI_RESULT_TOKEN_INVALID`,
 /// `XI_RESULT_TOKEN_EXPIRED`, `XI_RESULT_TOKEN_USED_UP`,

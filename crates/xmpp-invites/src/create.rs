@@ -228,7 +228,9 @@ impl NewInvite {
     /// stock Prosody cannot read such records (it looks invites up by the
     /// token itself), and hosts must look tokens up with
     /// [`crate::storage_key`]. Contact invites kept hashed also get a
-    /// host-level record (allowing no registration), which names the key.
+    /// host-level record (allowing no registration), which names the key:
+    /// pass it to [`crate::validate`] for subscriptions too (see
+    /// [`crate::Stored::record`]), or spending the invite deletes nothing.
     pub fn hash_at_rest(mut self, hashed: bool) -> Self {
         self.hashed = hashed;
         self
