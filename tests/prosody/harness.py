@@ -56,6 +56,8 @@ class Prosody:
     config: str = ""  # extra global options (Lua)
     host_config: str = ""  # extra options for every VirtualHost
     admins: Iterable[str] = ()
+    # Off so that clients need no TLS; Prosody's default is on.
+    require_encryption: bool = False
     c2s_port: int = field(default_factory=free_port)
     http_port: int = field(default_factory=free_port)
     proc: subprocess.Popen | None = None
@@ -107,7 +109,7 @@ http_interfaces = {{ "127.0.0.1" }}
 https_ports = {{ }}
 admin_socket = "{self.workdir}/admin.sock"
 certificates = "{self.workdir}/certs"
-c2s_require_encryption = false
+c2s_require_encryption = {"true" if self.require_encryption else "false"}
 allow_unencrypted_plain_auth = true
 authentication = "internal_hashed"
 {storage}

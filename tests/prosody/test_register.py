@@ -4,7 +4,7 @@ modules: stream features, the <preauth/> IQ, the registration gate."""
 import time
 
 from conftest import run
-from harness import Client, Registrar
+from harness import WAIT, Client, Registrar
 
 INVITE_ONLY = "Registration on this server is through invitation only"
 BAD_TOKEN = "The invite token is invalid or expired"
@@ -37,6 +37,48 @@ async def can_login(server, jid, password="secret") -> bool:
         return False
     finally:
         await c.close()
+
+
+def raw_stream_features(port: int) -> str:
+    """The stream features Prosody offers an unauthenticated, unencrypted
+    stream, read from a plain socket (no client library negotiates here)."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=WAIT) as sock:
+        sock.sendall(b"<?xml version='1.0'?><stream:stream to='example.com' xmlns='jabber:client' "
+                     b"xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>")
+        data = b""
+        while b"</stream:features>" not in data:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+    assert b"</stream:features>" in data, data
+    return data.decode()
+
+
+def test_no_invite_features_on_unencrypted_streams_when_encryption_is_required(prosody):
+    # Tokens are secrets: with c2s_require_encryption (Prosody's default)
+    # a plain-text stream is not told it may present one.
+    import subprocess
+
+    from conftest import OURS
+
+    server = prosody(require_encryption=True, modules=[*OURS, "tls"])
+    # A certificate, so that the stream has something to go on with
+    # (STARTTLS); without one Prosody ends it before any features.
+    server.stop()
+    certs = server.workdir / "certs"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=example.com", "-keyout", str(certs / "example.com.key"),
+                    "-out", str(certs / "example.com.crt")], check=True, capture_output=True)
+    server.start()
+    features = raw_stream_features(server.c2s_port)
+    assert "urn:ietf:params:xml:ns:xmpp-tls" in features, features
+    assert "urn:xmpp:ibr-token:0" not in features and "urn:xmpp:invite" not in features, features
+    # The same check sees them when encryption is not required.
+    features = raw_stream_features(prosody().c2s_port)
+    assert "urn:xmpp:ibr-token:0" in features and "urn:xmpp:invite" in features, features
 
 
 def test_stream_features_and_registration(prosody):
