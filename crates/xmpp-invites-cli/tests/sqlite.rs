@@ -701,3 +701,17 @@ fn local_times_match_date() {
         assert!(text.contains(&want), "TZ={tz:?}: want {want:?} in\n{text}");
     }
 }
+
+/// One token in 64 starts with `-`: it is a token, not an option, in
+/// every command that takes one (a random token would hit this only now
+/// and then).
+#[test]
+fn tokens_may_start_with_a_hyphen() {
+    let db = Db::sqlite();
+    db.ok(&["create", "account", "example.com"]);
+    let token = "-b9sT2vR7qLm4KpZ8wYd1eFg";
+    for command in ["validate", "show", "use", "delete"] {
+        let run = db.fails(2, &[command, "example.com", token]);
+        assert_eq!(run.error_code(), "not-found", "{command}: {run:?}");
+    }
+}
