@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use xmpp_invites::{LandingPage, Period, PeriodError};
+use xmpp_invites::{LandingPage, Period};
 
 use crate::cli::{Global, RoleFormat};
 use crate::error::{Error, Result};
@@ -37,15 +37,7 @@ struct File {
 fn expiry(value: &toml::Value) -> Result<Period> {
     let period = match value {
         toml::Value::Integer(i) => Period::from_seconds(*i),
-        toml::Value::Float(f) if *f == f64::INFINITY => Ok(Period::Never),
-        // u64::MAX as f64 rounds up to 2^64, the first value that does
-        // not fit; `as` drops the fraction.
-        toml::Value::Float(f) if (0.0..u64::MAX as f64).contains(f) => {
-            Ok(Period::Seconds(*f as u64))
-        }
-        toml::Value::Float(f) if *f > 0.0 => Err(PeriodError::Overflow(f.to_string())),
-        // Negative, or NaN.
-        toml::Value::Float(f) => Err(PeriodError::Invalid(f.to_string())),
+        toml::Value::Float(f) => Period::from_seconds_f64(*f),
         toml::Value::String(t) => Period::parse(t),
         other => {
             return Err(Error::input(

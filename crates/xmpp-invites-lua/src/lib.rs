@@ -245,13 +245,7 @@ fn period_of(
 ) -> mlua::Result<Result<Period, invites::PeriodError>> {
     Ok(match v {
         Value::Integer(i) => Period::from_seconds(i),
-        Value::Number(n) if n == f64::INFINITY => Ok(Period::Never),
-        // u64::MAX as f64 rounds up to 2^64, the first value that does not
-        // fit; `as` drops the fraction.
-        Value::Number(n) if (0.0..u64::MAX as f64).contains(&n) => Ok(Period::Seconds(n as u64)),
-        Value::Number(n) if n > 0.0 => Err(invites::PeriodError::Overflow(format!("{n}"))),
-        // Negative, or NaN.
-        Value::Number(n) => Err(invites::PeriodError::Invalid(format!("{n}"))),
+        Value::Number(n) => Period::from_seconds_f64(n),
         Value::String(_) => Period::parse(&args::want_str(func, name, v)?),
         other => {
             return Err(mlua::Error::runtime(format!(

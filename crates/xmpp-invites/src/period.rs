@@ -102,6 +102,33 @@ impl Period {
             .map_err(|_| PeriodError::Invalid(seconds.to_string()))
     }
 
+    /// A period from a configured number of seconds that a Lua
+    /// configuration may give as a float (`86400 * 1.5`, `3600 * 1.1`):
+    /// the fraction of a second dropped, `+inf` (Lua's `math.huge`) read as
+    /// `never`, a negative number or NaN refused as [`Self::from_seconds`]
+    /// refuses one, 2^64 seconds and more [`PeriodError::Overflow`].
+    ///
+    /// ```
+    /// use xmpp_invites::Period;
+    /// assert_eq!(Period::from_seconds_f64(3600.0 * 1.1), Ok(Period::Seconds(3960)));
+    /// assert_eq!(Period::from_seconds_f64(f64::INFINITY), Ok(Period::Never));
+    /// assert!(Period::from_seconds_f64(-0.5).is_err());
+    /// ```
+    pub fn from_seconds_f64(seconds: f64) -> Result<Self, PeriodError> {
+        if seconds == f64::INFINITY {
+            Ok(Self::Never)
+        } else if (0.0..u64::MAX as f64).contains(&seconds) {
+            // u64::MAX as f64 rounds up to 2^64, the first value that does
+            // not fit; `as` drops the fraction.
+            Ok(Self::Seconds(seconds as u64))
+        } else if seconds > 0.0 {
+            Err(PeriodError::Overflow(seconds.to_string()))
+        } else {
+            // Negative, or NaN.
+            Err(PeriodError::Invalid(seconds.to_string()))
+        }
+    }
+
     /// The number of seconds, or `None` for `never`.
     pub fn as_seconds(self) -> Option<u64> {
         match self {
