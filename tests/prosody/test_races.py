@@ -12,23 +12,28 @@ from test_register import BAD_TOKEN, can_login, generate
 OUR_LOG_SOURCES = re.compile(r"^\S+ \S+ \S+ \S+:(invites|invites_adhoc|invites_register|easy_invite)\t")
 
 
-def test_two_sessions_one_single_use_token(prosody):
-    server = prosody()
-    token = generate(server)
+def two_presenters(server, token, register):
+    """Two sessions present `token` before either registers (both pass),
+    then `register(a, b)` registers them; returns what it returns."""
 
     async def scenario():
         a = await Registrar("example.com", server.c2s_port).open()
         b = await Registrar("example.com", server.c2s_port).open()
         try:
-            # Both present the token before either registers: both pass.
             assert (await a.preauth(token))[0] and (await b.preauth(token))[0]
-            # Then both register at once.
-            return await asyncio.gather(a.register("first"), b.register("second"))
+            return await register(a, b)
         finally:
             await a.close()
             await b.close()
 
-    results = run(scenario())
+    return run(scenario())
+
+
+def test_two_sessions_one_single_use_token(prosody):
+    server = prosody()
+    token = generate(server)
+    # Both register at once.
+    results = two_presenters(server, token, lambda a, b: asyncio.gather(a.register("first"), b.register("second")))
     winners = [r for r in results if r[0]]
     losers = [r for r in results if not r[0]]
     assert len(winners) == 1 and len(losers) == 1, results
@@ -106,19 +111,10 @@ def test_open_registration_survives_a_spent_invite(prosody):
     assert uri.endswith(";ibr=y")
     token = token_of(uri)
 
-    async def scenario():
-        a = await Registrar("example.com", server.c2s_port).open()
-        b = await Registrar("example.com", server.c2s_port).open()
-        try:
-            assert (await a.preauth(token))[0] and (await b.preauth(token))[0]
-            first = await a.register("first")
-            second = await b.register("second")
-            return first, second
-        finally:
-            await a.close()
-            await b.close()
+    async def one_then_the_other(a, b):
+        return await a.register("first"), await b.register("second")
 
-    first, second = run(scenario())
+    first, second = two_presenters(server, token, one_then_the_other)
     assert first[0] and second[0], (first, second)
     for name in ("first", "second"):
         assert run(can_login(server, f"{name}@example.com"))
