@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -27,6 +28,18 @@ PARS = "urn:xmpp:pars:0"
 # How long to wait for an answer that should come: only a failing test waits
 # this long, and a loaded 2-core machine can stall for seconds.
 WAIT = 30.0
+
+
+# The Prosody under test: Debian's on PATH, or the launchers in
+# $XI_PROSODY_BIN (tests/prosody/prosody13.sh unpacks Prosody 13 there).
+# Every start checks that the server says it is $XI_PROSODY_VERSION.
+PROSODY_BIN = os.environ.get("XI_PROSODY_BIN", "")
+PROSODY_VERSION = os.environ.get("XI_PROSODY_VERSION", "0.12.3")
+PROSODY_13 = PROSODY_VERSION.split(".")[0] == "13"
+
+
+def prosody_command(name: str) -> str:
+    return os.path.join(PROSODY_BIN, name) if PROSODY_BIN else name
 
 
 def free_port() -> int:
@@ -132,7 +145,7 @@ log = {{ debug = "{self.log_path}" }}
         # Only what this start logs counts (restarts append to the log).
         log_start = self.log_path.stat().st_size if self.log_path.exists() else 0
         self.proc = subprocess.Popen(
-            ["prosody", "-F", "--config", str(self.config_path)],
+            [prosody_command("prosody"), "-F", "--config", str(self.config_path)],
             env=self.env(),
             stdout=open(self.workdir / "stdout.log", "ab"),
             stderr=subprocess.STDOUT,
@@ -152,6 +165,10 @@ log = {{ debug = "{self.log_path}" }}
                 self.stop()
                 raise RuntimeError(f"prosody could not open a port:\n{self.tail()}")
             if c2s in log and (http in log or "Activated service 'http'" not in log):
+                said = f"Hello and welcome to Prosody version {PROSODY_VERSION}\n"
+                if said not in log:
+                    self.stop()
+                    raise RuntimeError(f"this is not Prosody {PROSODY_VERSION}:\n{self.tail()}")
                 return self
             time.sleep(0.05)
         self.stop()
@@ -184,9 +201,19 @@ log = {{ debug = "{self.log_path}" }}
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
+    def wait_for_log(self, pattern: str) -> re.Match | None:
+        """The first match of `pattern` in the log, waiting up to WAIT for
+        it: Prosody 13 may log a host's module errors after its c2s opened."""
+        deadline = time.monotonic() + WAIT
+        while True:
+            found = re.search(pattern, self.log_text())
+            if found or time.monotonic() > deadline:
+                return found
+            time.sleep(0.05)
+
     def prosodyctl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         p = subprocess.run(
-            ["prosodyctl", "--config", str(self.config_path), *args],
+            [prosody_command("prosodyctl"), "--config", str(self.config_path), *args],
             env=self.env(), capture_output=True, text=True, timeout=60,
         )
         if check and p.returncode != 0:

@@ -29,4 +29,4 @@ fi
 
 export XI_MODULE_DIR="$PWD/target/lua/lua54"
 export XI_CLI="$PWD/target/debug/xmpp-invites"
-exec target/py/bin/python -m pytest -q -p no:cacheprovider tests/prosody "$@"
+exec target/py/bin/python -m pytest -q -rs -p no:cacheprovider tests/prosody "$@"
