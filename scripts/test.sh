@@ -49,6 +49,9 @@ command -v c++ >/dev/null || apt_packages+=(g++)
 # The end-to-end suites run our modules on a real Prosody, next to Debian's
 # prosody-modules web modules, driven by slixmpp in a venv.
 [ -d /usr/lib/prosody/modules/mod_invites_page ] || apt_packages+=(prosody-modules)
+# They run again on Prosody 13 from bookworm-backports, fetched by
+# tests/prosody/prosody13.sh into target/ (it needs only curl).
+command -v curl >/dev/null || apt_packages+=(curl)
 # One of them runs Prosody on its SQL storage (SQLite through LuaDBI, which
 # Prosody only suggests).
 compgen -G "/usr/lib/*/lua/5.4/dbd/sqlite3.so" >/dev/null || apt_packages+=(lua-dbi-sqlite3)
@@ -123,6 +126,7 @@ suite bench-lua-smoke benches/run.sh lua-smoke
 suite rockspec luarocks lint bindings/lua/xmpp_invites-0.1.0-1.rockspec
 suite cli-postgres bash tests/cli/postgres.sh
 suite prosody bash tests/prosody/run.sh
+suite prosody13 bash tests/prosody/prosody13.sh
 suite fuzz-smoke bash scripts/fuzz.sh smoke
 # Property tests draw from a fixed seed here, as the fuzz smoke does, so
 # that the suite fails on a change, not on a draw (PROPTEST_RNG_SEED

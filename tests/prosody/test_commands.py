@@ -70,8 +70,8 @@ def test_invite_expiry_is_a_period(prosody):
 def test_an_ambiguous_invite_expiry_is_refused(prosody):
     # "1m": minutes or months? Refused with a message; the default applies.
     server = prosody(users=USERS, config='invite_expiry = "1m"')
-    assert re.search(r'invite_expiry: ambiguous period "1m": write "1 min" for minutes or "1 mon" for months; using 1 week',
-                     server.log_text())
+    assert server.wait_for_log(
+        r'invite_expiry: ambiguous period "1m": write "1 min" for minutes or "1 mon" for months; using 1 week')
     before = time.time()
     token = generate(server)
     expires = re.search(r"Expires: (\S+)", shell(server, f"invite:show('example.com', '{token}')")).group(1)

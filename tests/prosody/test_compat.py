@@ -1,5 +1,6 @@
-"""Switching from stock Prosody 0.12.3's invite modules to ours and back
-loses nothing: each reads the invites the other wrote."""
+"""Switching from stock Prosody's invite modules (0.12.3, or 13.0.1 under
+tests/prosody/prosody13.sh) to ours and back loses nothing: each reads the
+invites the other wrote."""
 
 import asyncio
 import re
@@ -7,7 +8,7 @@ import re
 from conftest import run
 from harness import Client, form_values
 from test_adhoc import ACCOUNT, CONTACT, token_of
-from test_register import can_login, generate, register
+from test_register import can_login, generate, register, stock_generate
 from test_subscription import subscribe_with_token, subscription, until
 
 USERS = ["admin@example.com", "alice@example.com", "bob@example.com"]
@@ -42,9 +43,9 @@ async def subscribe(server, who, to, token, password="secret"):
 def test_stock_to_ours_and_back(prosody):
     server = prosody(users=USERS, ours=False)
     # Stock Prosody writes invites of every kind it has.
-    stock_account = generate(server)
-    stock_admin = generate(server, "--admin")
-    stock_reset = generate(server, "--reset", "bob")
+    stock_account = stock_generate(server)
+    stock_admin = stock_generate(server, "--admin")
+    stock_reset = stock_generate(server, "--reset", "bob")
     stock_contact_only = token_of(run(contact_invite(server, "alice@example.com")))
     stock_contact_ibr = token_of(run(contact_invite(server, "admin@example.com")))
     stock_form = run(account_invite(server))
@@ -94,7 +95,6 @@ def test_a_host_the_core_refuses_fails_at_load(prosody):
     why = r'mod_invites\.lua:\d+: cannot serve my_host\.local: the host "my_host\.local" is not a valid XMPP domain'
     for modules in (["invites", "invites_adhoc", "invites_register"], ["invites", "easy_invite"]):
         server = prosody(hosts=("my_host.local",), modules=modules)
-        log = server.log_text()
         for name in modules:
-            assert re.search(rf"Error initializing module '{name}' on 'my_host.local': .*{why}", log), name
+            assert server.wait_for_log(rf"Error initializing module '{name}' on 'my_host.local': .*{why}"), name
         server.stop()

@@ -4,7 +4,7 @@ modules: stream features, the <preauth/> IQ, the registration gate."""
 import time
 
 from conftest import run
-from harness import WAIT, Client, Registrar
+from harness import PROSODY_13, WAIT, Client, Registrar
 
 INVITE_ONLY = "Registration on this server is through invitation only"
 BAD_TOKEN = "The invite token is invalid or expired"
@@ -15,6 +15,20 @@ def generate(server, *args) -> str:
     out = server.prosodyctl("mod_invites", "generate", "example.com", *args).stdout
     uri = [line for line in out.splitlines() if line.startswith(("xmpp:", "http"))][-1]
     return uri.split("preauth=")[1].split(";")[0] if "preauth=" in uri else uri.rsplit("?", 1)[1]
+
+
+def stock_generate(server, *args) -> str:
+    """An account invite (or with "--reset USER" a reset) from stock's
+    command line: 0.12's generate, which 13 replaced with shell commands."""
+    if not PROSODY_13:
+        return generate(server, *args)
+    if args[:1] == ("--reset",):
+        command = ["create_reset", f"{args[1]}@example.com"]
+    else:
+        # Stock 13.0.1 declares no --admin flag, so it refuses it.
+        command = ["create_account", "example.com", *(["--role", "prosody:admin"] if "--admin" in args else [])]
+    out = server.prosodyctl("shell", "invite", *command).stdout
+    return out.split("preauth=")[1].split(";")[0].split()[0]
 
 
 async def register(server, token, username, password="secret"):
