@@ -300,7 +300,20 @@ local function when(expires)
 	return xi.datetime(expires) or "unknown";
 end
 
---- Admin shell commands
+-- Roles as the running Prosody applies them: 0.12 a set, 13 a list whose
+-- first is the primary role.
+local function roles_data(roles)
+	if roles_form ~= "set" then return roles; end
+	local set = {};
+	for _, role in ipairs(roles) do set[role] = true; end
+	return set;
+end
+
+--- Admin shell commands, in both shells. Prosody 0.12's reads functions
+-- from a shared table: invite:create_account("example.com"). Prosody 13's
+-- takes commands as items, with flags from the command line too:
+-- prosodyctl shell invite create_account example.com --admin --expires-after 1d
+-- (ours declares every flag it reads: stock 13.0.1 refuses its own --admin).
 do
 	local get_module = require "core.modulemanager".get_module;
 	local function invites_of(host)
@@ -309,22 +322,35 @@ do
 		return mod;
 	end
 
-	-- Prosody 0.12's shell: invite:create_account("user@host") etc.
-	local console_env = module:shared("/*/admin_shell/env");
-	console_env.invite = console_env.invite or {};
-	local invite_env = console_env.invite;
+	-- The seconds of a period argument (nil: the default), or nil, why.
+	local function period(value)
+		if value == nil then return true, nil; end
+		local seconds, err, msg = xi.parse_period(value);
+		if not seconds then return nil, "Unable to parse duration: "..tostring(msg or err); end
+		return true, seconds;
+	end
 
-	-- luacheck: ignore 212/self
-	function invite_env:create_account(user_jid, ttl)
+	-- The commands, shared by both shells (the shell's functions are
+	-- shared by every host, so the host comes from the arguments).
+	local commands = {};
+
+	function commands.create_account(user_jid, ttl, roles, groups)
 		local username, host = jid_split(user_jid);
 		local mod, err = invites_of(host);
 		if not mod then return nil, err; end
-		local invite, cerr = mod.create_account(username, nil, ttl);
+		local data;
+		if (roles and #roles > 0) or (groups and #groups > 0) then
+			data = {
+				roles = roles and #roles > 0 and roles_data(roles) or nil,
+				groups = groups and #groups > 0 and groups or nil,
+			};
+		end
+		local invite, cerr = mod.create_account(username, data, ttl);
 		if not invite then return nil, cerr; end
 		return true, invite.landing_page or invite.uri;
 	end
 
-	function invite_env:create_contact(user_jid, allow_registration, ttl)
+	function commands.create_contact(user_jid, allow_registration, ttl)
 		local username, host = jid_split(user_jid);
 		local mod, err = invites_of(host);
 		if not mod then return nil, err; end
@@ -334,17 +360,16 @@ do
 		return true, invite.landing_page or invite.uri;
 	end
 
-	function invite_env:create_reset(user_jid, ttl)
+	-- The invite, not a message: each shell words it its own way.
+	function commands.create_reset(user_jid, ttl)
 		local username, host = jid_split(user_jid);
 		local mod, err = invites_of(host);
 		if not mod then return nil, err; end
 		if not username then return nil, "Supply the JID of the account you want to generate a password reset for"; end
-		local invite, cerr = mod.create_account_reset(username, ttl);
-		if not invite then return nil, cerr; end
-		return true, (invite.landing_page or invite.uri).." (valid until "..when(invite.expires)..")";
+		return mod.create_account_reset(username, ttl);
 	end
 
-	function invite_env:show(host, token)
+	function commands.show(host, token)
 		local mod, err = invites_of(host);
 		if not mod then return nil, err; end
 		local record, gerr = mod.get_account_invite_info(token);
@@ -361,7 +386,7 @@ do
 		return true, table.concat(lines, "\n");
 	end
 
-	function invite_env:list(host)
+	function commands.list(host)
 		local mod, err = invites_of(host);
 		if not mod then return nil, err; end
 		local n, lines = 0, {};
@@ -374,7 +399,7 @@ do
 		return true, table.concat(lines, "\n");
 	end
 
-	function invite_env:delete(host, token)
+	function commands.delete(host, token)
 		local mod, err = invites_of(host);
 		if not mod then return nil, err; end
 		-- A pending invite's token, any well-formed token, or the key that
@@ -386,6 +411,108 @@ do
 		local ok, derr = mod.delete_account_invite(token);
 		if not ok then return nil, derr; end
 		return true, "Invitation deleted";
+	end
+
+	-- luacheck: ignore 212/self
+	if roles_form == "set" then
+		local console_env = module:shared("/*/admin_shell/env");
+		console_env.invite = console_env.invite or {};
+		local invite_env = console_env.invite;
+
+		function invite_env:create_account(user_jid, ttl)
+			return commands.create_account(user_jid, ttl);
+		end
+		function invite_env:create_contact(user_jid, allow_registration, ttl)
+			return commands.create_contact(user_jid, allow_registration, ttl);
+		end
+		function invite_env:create_reset(user_jid, ttl)
+			local invite, err = commands.create_reset(user_jid, ttl);
+			if not invite then return nil, err; end
+			return true, (invite.landing_page or invite.uri).." (valid until "..when(invite.expires)..")";
+		end
+		function invite_env:show(host, token) return commands.show(host, token); end
+		function invite_env:list(host) return commands.list(host); end
+		function invite_env:delete(host, token) return commands.delete(host, token); end
+	else
+		-- A yes/no flag: --flag, --no-flag, or --flag=yes|no|true|false.
+		local function yes_no(value, flag)
+			if value == nil or type(value) == "boolean" then return true, value; end
+			local v = tostring(value):lower();
+			if v == "yes" or v == "true" or v == "1" then return true, true; end
+			if v == "no" or v == "false" or v == "0" then return true, false; end
+			return nil, ("--%s takes yes or no, not %q"):format(flag, tostring(value));
+		end
+		local function item(name, desc, args, flags, handler)
+			module:add_item("shell-command", {
+				section = "invite";
+				section_desc = "Create and manage invitations";
+				name = name;
+				desc = desc;
+				args = args;
+				host_selector = args[1].name;
+				flags = flags;
+				handler = handler;
+			});
+		end
+		local user_jid_arg = { { name = "user_jid", type = "string" } };
+		local host_token_args = { { name = "host", type = "string" }, { name = "token", type = "string" } };
+
+		-- Each create command also takes 0.12's arguments, for scripts
+		-- written for its shell: invite:create_account("example.com", ttl).
+		item("create_account",
+			"Create an invitation to make an account on this server with the specified JID (supply only a hostname to allow any username)",
+			user_jid_arg, {
+				array_params = { role = true, group = true };
+				value_params = { expires_after = true };
+				kv_params = { admin = true };
+			}, function (self, user_jid, opts)
+				if type(opts) ~= "table" then return commands.create_account(user_jid, opts); end
+				local ok, ttl = period(opts.expires_after);
+				if not ok then return nil, ttl; end
+				local admin_ok, admin = yes_no(opts.admin, "admin");
+				if not admin_ok then return nil, admin; end
+				local roles = {};
+				if admin then roles[1] = "prosody:admin"; end
+				for _, role in ipairs(opts.role or {}) do
+					if role ~= "prosody:admin" or not admin then roles[#roles+1] = role; end
+				end
+				return commands.create_account(user_jid, ttl, roles, opts.group);
+			end);
+		item("create_contact", "Create an invitation to become contacts with the specified user",
+			user_jid_arg, {
+				value_params = { expires_after = true };
+				kv_params = { allow_registration = true };
+			}, function (self, user_jid, opts, ttl)
+				if type(opts) ~= "table" then return commands.create_contact(user_jid, opts, ttl); end
+				local ok, seconds = period(opts.expires_after);
+				if not ok then return nil, seconds; end
+				local allow_ok, allow = yes_no(opts.allow_registration, "allow-registration");
+				if not allow_ok then return nil, allow; end
+				return commands.create_contact(user_jid, allow, seconds);
+			end);
+		item("create_reset", "Create a password reset link for the specified user",
+			user_jid_arg, {
+				value_params = { expires_after = true };
+			}, function (self, user_jid, opts)
+				local ttl = opts;
+				if type(opts) == "table" then
+					local ok, seconds = period(opts.expires_after);
+					if not ok then return nil, seconds; end
+					ttl = seconds;
+				end
+				local invite, err = commands.create_reset(user_jid, ttl);
+				if not invite then return nil, err; end
+				-- As stock 13: the link on its own line, then the result.
+				self.session.print(invite.landing_page or invite.uri);
+				return true, ("Password reset link for %s valid until %s"):format(user_jid, when(invite.expires));
+			end);
+		item("show", "Show details of an account invitation token", host_token_args, nil,
+			function (self, host, token) return commands.show(host, token); end);
+		item("delete", "Delete/revoke an invitation token", host_token_args, nil,
+			function (self, host, token) return commands.delete(host, token); end);
+		item("list", "List pending invitations which allow account registration",
+			{ { name = "host", type = "string" } }, nil,
+			function (self, host) return commands.list(host); end);
 	end
 end
 
@@ -478,8 +605,7 @@ function module.command(arg)
 	else
 		local data = { groups = #groups > 0 and groups or nil };
 		if roles then
-			-- The form the running Prosody applies.
-			data.roles = roles_form == "set" and { [roles[1]] = true } or roles;
+			data.roles = roles_data(roles);
 		end
 		invite, err = invites.create_account(nil, data, ttl);
 	end

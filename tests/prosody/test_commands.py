@@ -6,8 +6,10 @@ invites, and the deprecated mod_easy_invite."""
 import re
 import time
 
+import pytest
+
 from conftest import run
-from harness import FIXTURES, Client, form_values
+from harness import FIXTURES, PROSODY_13, PROSODY_VERSION, Client, form_values
 from test_adhoc import ACCOUNT, CONTACT, command, forbidden, token_of
 from test_register import can_login, generate, register
 
@@ -105,6 +107,78 @@ def test_shell_commands(prosody):
     assert "Invitation deleted" in shell(server, f"invite:delete('example.com', '{any_token}')")
     assert "3 pending invites" in shell(server, "invite:list('example.com')")
     assert run(register(server, any_token, "late"))[0] == "preauth"
+
+
+@pytest.mark.skipif(not PROSODY_13, reason=f"Prosody 13's command-line shell; this is {PROSODY_VERSION} (tests/prosody/prosody13.sh runs it)")
+def test_prosody_13_shell_command_line(prosody):
+    # Prosody 13 takes shell commands as items with flags, from the command
+    # line: prosodyctl shell invite create_account example.com --admin.
+    server = prosody(users=USERS, plugin_paths=[FIXTURES], modules=[
+        "invites", "invites_adhoc", "invites_register", "groups_internal"])
+
+    def invite(*args, ok=True):
+        p = server.prosodyctl("shell", "invite", *args, check=False)
+        assert (p.returncode == 0) == ok, (args, p.stdout, p.stderr)
+        return p.stdout if ok else p.stdout + p.stderr
+
+    help_text = server.prosodyctl("shell", "help", "invite").stdout
+    for flag in ("--admin", "--role <role>", "--group <group>", "--expires-after", "--allow-registration"):
+        assert flag in help_text, help_text
+    # --admin (which stock 13.0.1 declares no flag for, and so refuses).
+    assert run(register(server, token_of(invite("create_account", "example.com", "--admin")), "boss"))[1][0]
+    cmd = run(command(server, "boss@example.com", ACCOUNT))
+    assert cmd["status"] == "completed" and form_values(cmd)["uri"].startswith("xmpp:example.com?register")
+    # --role, repeated: stored as 13's list, the first the primary role.
+    token = token_of(invite("create_account", "example.com", "--role", "prosody:member", "--role", "x:extra"))
+    stored = "".join(p.read_text() for p in server.data_dir.rglob("invite_token*.dat"))
+    assert re.search(r'\["roles"\] = \{\s*"prosody:member";\s*"x:extra";\s*\}', stored), stored
+    assert run(register(server, token, "member"))[1][0]
+    assert forbidden(server, "member@example.com", ACCOUNT)
+    # --group, repeated: joined through mod_groups_internal.
+    assert run(register(server, token_of(invite("create_account", "example.com", "--group", "g1", "--group", "g2")), "grouped"))[1][0]
+    groups = (server.data_dir / "example%2ecom" / "groups_test" / "grouped.dat").read_text()
+    assert '"g1"' in groups and '"g2"' in groups
+    # A bound username.
+    assert "xmpp:juliet@example.com?register;preauth=" in invite("create_account", "juliet@example.com")
+    # --expires-after, on each create command.
+    before = time.time()
+    token = token_of(invite("create_account", "example.com", "--expires-after", "2 days"))
+    expires = re.search(r"Expires: (\S+)", invite("show", "example.com", token)).group(1)
+    assert expires[:10] in days_from(before, 2 * 86400)
+    out = invite("create_reset", "alice@example.com", "--expires-after", "3 days")
+    assert re.search(r"^xmpp:alice@example.com\?register;preauth=\S+$", out, re.M), out
+    until = re.search(r"Password reset link for alice@example.com valid until (\S+)", out).group(1)
+    assert until[:10] in days_from(before, 3 * 86400)
+    # --allow-registration, and its "no" forms (stock 13.0.1 reads
+    # --allow-registration=false as yes).
+    assert re.search(r"roster;preauth=\S+;ibr=y", invite("create_contact", "alice@example.com", "--allow-registration"))
+    for no in ("--allow-registration=false", "--allow-registration=no", "--no-allow-registration"):
+        out = invite("create_contact", "alice@example.com", no)
+        assert "xmpp:alice@example.com?roster;preauth=" in out and "ibr=y" not in out, (no, out)
+    # list, show and delete.
+    token = token_of(invite("create_account", "example.com"))
+    assert token in invite("list", "example.com")
+    assert "Invitation to register on example.com" in invite("show", "example.com", token)
+    assert "Invitation deleted" in invite("delete", "example.com", token)
+    assert token not in invite("list", "example.com")
+    assert run(register(server, token, "late"))[0] == "preauth"
+    # 0.12's call forms still work in 13's shell.
+    assert "xmpp:example.com?register;preauth=" in shell(server, "invite:create_account('example.com', 3600)")
+    assert ";ibr=y" in shell(server, "invite:create_contact('alice@example.com', true)")
+    # Bad input: a clear message, a non-zero exit, nothing written.
+    pending = invite("list", "example.com")
+    for args, message in [
+        (["create_account", "example.com", "--expires-after", "1m"], 'write "1 min" for minutes or "1 mon" for months'),
+        (["create_account", "example.com", "--bogus"], "Unknown parameter: --bogus"),
+        (["create_account", "example.com", "--admin=maybe"], '--admin takes yes or no, not "maybe"'),
+        (["create_contact", "alice@example.com", "--allow-registration=perhaps"], "--allow-registration takes yes or no"),
+        (["create_contact", "example.com"], "Supply the JID of the account"),
+        (["create_reset", "example.com"], "Supply the JID of the account"),
+        (["create_account", "nowhere.example"], "Unknown host: nowhere.example"),
+    ]:
+        out = invite(*args, ok=False)
+        assert message in out, (args, out)
+    assert invite("list", "example.com") == pending
 
 
 def test_shell_commands_with_hashed_tokens(prosody):
