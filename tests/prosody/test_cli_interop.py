@@ -57,3 +57,33 @@ def test_cli_and_stock_prosody_share_invites(prosody):
     assert cli(server, "use", "example.com", token).returncode == 0
     step, (ok, _, _) = run(register(server, token, "toolate"))
     assert (step, ok) == ("preauth", False)
+
+
+def test_max_uses_and_never_expiring_invites_from_the_tool(prosody):
+    # Two extensions the tool writes into Prosody's database: ours honour
+    # them, and stock, switched back to, still reads them as the README
+    # says (a max_uses invite single-use, a never-expiring one valid).
+    server = prosody(storage="sql", users=["admin@example.com"])
+
+    def create(*args):
+        return json.loads(cli(server, "--json", "create", "account", "example.com", *args).stdout)["token"]
+
+    twice, forever = create("--max-uses", "2"), create("--expires-after", "never")
+    for name in ("max1", "max2"):
+        assert run(register(server, twice, name))[1][0], name
+    step, (ok, _, _) = run(register(server, twice, "max3"))
+    assert (step, ok) == ("preauth", False)
+    assert run(register(server, forever, "forever1"))[1][0]
+    # Never expiring is not reusable: one use spends it.
+    assert run(register(server, forever, "forever2"))[0] == "preauth"
+
+    twice, forever = create("--max-uses", "2"), create("--expires-after", "never")
+    server.stop()
+    server.ours = False
+    server.modules = STOCK
+    server.start()
+    assert run(register(server, twice, "stock1"))[1][0]
+    assert run(register(server, twice, "stock2"))[0] == "preauth"
+    assert run(register(server, forever, "stock3"))[1][0]
+    for name in ("max1", "max2", "forever1", "stock1", "stock3"):
+        assert run(can_login(server, f"{name}@example.com"))
