@@ -5,8 +5,10 @@ invites the other wrote."""
 import asyncio
 import re
 
+import pytest
+
 from conftest import run
-from harness import Client, form_values
+from harness import PROSODY_13, PROSODY_VERSION, Client, form_values
 from test_adhoc import ACCOUNT, CONTACT, token_of
 from test_register import can_login, generate, register, stock_generate
 from test_subscription import subscribe_with_token, subscription, until
@@ -86,6 +88,22 @@ def test_stock_to_ours_and_back(prosody):
     server.ours = True
     server.start()
     assert run(subscribe(server, "s1@example.com", "alice@example.com", ours_contact_only))
+
+
+@pytest.mark.skipif(not PROSODY_13, reason=f"stock Prosody 13's invite_expiry = \"never\"; this is {PROSODY_VERSION} (tests/prosody/prosody13.sh runs it)")
+def test_stock_13_never_expiring_invites(prosody):
+    # Stock 13 stores expires = math.huge for invite_expiry = "never".
+    server = prosody(users=USERS, ours=False, config='invite_expiry = "never"')
+    token = stock_generate(server)
+    stored = "".join(p.read_text() for p in server.data_dir.rglob("invite_token*.dat"))
+    assert "(1/0)" in stored, stored
+    server.stop()
+    server.ours = True
+    server.start()
+    listing = server.prosodyctl("shell", "invite", "list", "example.com").stdout
+    assert f"{token}  Invitation to register on example.com  expires never" in listing, listing
+    assert run(register(server, token, "forever"))[1][0]
+    assert run(can_login(server, "forever@example.com"))
 
 
 def test_a_host_the_core_refuses_fails_at_load(prosody):
