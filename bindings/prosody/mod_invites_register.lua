@@ -252,7 +252,10 @@ module:hook("user-registered", function (event)
 	local contact_username = event.username;
 	local admitted = validated_invite.admitted;
 	validated_invite:use();
-	if event.session then event.session.validated_invite = nil; end
+	-- The invite stays where it was (as stock leaves it) for the other
+	-- modules' handlers, in whatever order they run (mod_invites_tracking
+	-- reads it); what it admitted is applied once.
+	validated_invite.admitted = nil;
 
 	local inviter_username = validated_invite.inviter;
 	if inviter_username then
@@ -271,5 +274,4 @@ module:hook("user-password-reset", function (event)
 		return;
 	end
 	validated_invite:use();
-	if event.session then event.session.validated_invite = nil; end
 end);

@@ -3,8 +3,8 @@ modules: stream features, the <preauth/> IQ, the registration gate."""
 
 import time
 
-from conftest import run
-from harness import PROSODY_13, WAIT, Client, Registrar
+from conftest import OURS, run
+from harness import FIXTURES, PROSODY_13, WAIT, Client, Registrar
 
 INVITE_ONLY = "Registration on this server is through invitation only"
 BAD_TOKEN = "The invite token is invalid or expired"
@@ -195,3 +195,23 @@ def test_invite_written_while_running_is_seen_at_once(prosody):
     server = prosody()
     for name in ["a1", "a2", "a3"]:
         assert run(register(server, generate(server), name))[1][0]
+
+
+def test_other_modules_see_the_invite_after_registration(prosody):
+    # Stock leaves the invite on the session after user-registered, and
+    # modules such as prosody-modules' mod_invites_tracking read it there in
+    # their own handler, which may run after ours.
+    server = prosody(plugin_paths=[FIXTURES], modules=[*OURS, "invite_observer"])
+    token = generate(server)
+    assert run(register(server, token, "tracked"))[1][0]
+    seen = (server.data_dir / "example%2ecom" / "invite_observer" / "tracked.dat").read_text()
+    assert f'["token"] = "{token}"' in seen, seen
+    # And it was spent once: the same token registers nobody else.
+    assert run(register(server, token, "again"))[0] == "preauth"
+    # Without an invite there is none to see (open registration).
+    server.stop()
+    server.config = "registration_invite_only = false\nallow_registration = true"
+    server.start()
+    assert run(register(server, None, "walkin"))[1][0]
+    seen = (server.data_dir / "example%2ecom" / "invite_observer" / "walkin.dat").read_text()
+    assert '["token"] = "none"' in seen, seen
