@@ -40,7 +40,16 @@ if prosody.process_type == "prosody" then
 	end
 end
 
-local default_ttl, ttl_err, ttl_msg = xi.parse_period(invite_expiry);
+-- As Prosody 13's get_option_period: false means never. Any other value
+-- that is no period is refused with a message (a negative number too,
+-- which Prosody 13 reads as never).
+if invite_expiry == false then invite_expiry = "never"; end
+local default_ttl, ttl_err, ttl_msg;
+if type(invite_expiry) == "number" or type(invite_expiry) == "string" then
+	default_ttl, ttl_err, ttl_msg = xi.parse_period(invite_expiry);
+else
+	ttl_msg = "expected a period (seconds, \"2 days\" or \"never\"), not a "..type(invite_expiry);
+end
 if not default_ttl then
 	module:log("error", "invite_expiry: %s; using 1 week", ttl_msg or ttl_err);
 	default_ttl = 86400 * 7;

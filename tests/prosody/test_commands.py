@@ -80,6 +80,22 @@ def test_an_ambiguous_invite_expiry_is_refused(prosody):
     assert expires[:10] in days_from(before, 7 * 86400)
 
 
+def test_invite_expiry_false_is_never_and_other_types_are_refused(prosody):
+    # Prosody 13's get_option_period reads false as never.
+    server = prosody(users=USERS, config="invite_expiry = false")
+    token = generate(server)
+    assert "Expires: never" in shell(server, f"invite:show('example.com', '{token}')")
+    server.stop()
+    server.config = "invite_expiry = { 3600 }"
+    server.start()
+    assert server.wait_for_log(
+        r"invite_expiry: expected a period \(seconds, \"2 days\" or \"never\"\), not a table; using 1 week")
+    before = time.time()
+    token = generate(server)
+    expires = re.search(r"Expires: (\S+)", shell(server, f"invite:show('example.com', '{token}')")).group(1)
+    assert expires[:10] in days_from(before, 7 * 86400)
+
+
 def test_uris_are_escaped(prosody):
     # RFC 5122: a "?" in a username is escaped in the URI, and the invite
     # registers that very name.
