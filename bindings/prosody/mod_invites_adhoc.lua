@@ -25,9 +25,22 @@ if prosody.shutdown then -- not under prosodyctl
 	invites = module:depends("invites");
 end
 
+-- Prosody 13 says who may do what with roles and permissions, which
+-- admins can change (custom roles, add_permissions). There, as stock 13:
+-- the account and reset commands are gated by their adhoc:NODE permission
+-- (prosody:admin's by default), and a contact invite allows registration
+-- when the requester holds :invite-users, which allow_user_invites gives
+-- to prosody:registered (else prosody:admin's alone). The policy then sees
+-- a holder of the command's permission as an admin, and allow_user_invites
+-- is already in the permission.
+local permissions = module.may ~= nil and module.default_permission ~= nil;
+if permissions then
+	module:default_permission(allow_user_invites and "prosody:registered" or "prosody:admin", ":invite-users");
+end
+
 local policy = xi.policy{
 	preset = "invites_adhoc", host = module.host,
-	allow_user_invites = allow_user_invites, allow_contact_invites = allow_contact_invites,
+	allow_user_invites = allow_user_invites and not permissions, allow_contact_invites = allow_contact_invites,
 	allow_user_invites_by_roles = allow_user_invite_roles, deny_user_invites_by_roles = deny_user_invite_roles,
 };
 
@@ -47,7 +60,7 @@ module:depends("adhoc");
 module:provides("adhoc", new_adhoc("Create new contact invite", "urn:xmpp:invite#invite",
 	function (_, data)
 		local username = jid_split(data.from);
-		local created_type, _, reason = policy:contact_invite(data.from, who(data.from));
+		local created_type, _, reason = policy:contact_invite(data.from, who(data.from, data, ":invite-users"));
 		if not created_type then
 			return refuse(reason);
 		end
@@ -69,7 +82,7 @@ local create_account_form = dataforms.new{
 -- invites_adhoc_ask_username is set, in which case the 0.6.0 form comes first.
 module:provides("adhoc", new_adhoc("Create new account invite", "urn:xmpp:invite#create-account",
 	function (_, data, state)
-		local refused = refusal(policy, "account", data);
+		local refused = refusal(policy, "account", data, "urn:xmpp:invite#create-account");
 		if refused then return refused; end
 		if data.action == "cancel" then
 			return { status = "canceled" };
@@ -108,7 +121,7 @@ local reset_form = dataforms.new{
 -- The password reset (Prosody 13's node): admins only.
 module:provides("adhoc", new_adhoc("Create password reset invite", "xmpp:prosody.im/mod_invites_adhoc#password-reset",
 	function (_, data, state)
-		local refused = refusal(policy, "password-reset", data);
+		local refused = refusal(policy, "password-reset", data, "xmpp:prosody.im/mod_invites_adhoc#password-reset");
 		if refused then return refused; end
 		if data.action == "cancel" then
 			return { status = "canceled" };

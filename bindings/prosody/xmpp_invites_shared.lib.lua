@@ -8,10 +8,15 @@ local usermanager = require "core.usermanager";
 local xi = module:require("xmpp_invites_loader");
 
 -- The roles that make an admin in Prosody 13, as its (deprecated)
--- is_admin() counts them.
+-- is_admin() counts them: when no permission is asked (see who).
 local admin_roles = { ["prosody:admin"] = true, ["prosody:operator"] = true };
 
-local function who(from)
+-- The requester as the core's policy sees them: admin or not, and roles.
+-- Under Prosody 13, with the command's `context` and the `permission`
+-- that stands for "admin" there, Prosody decides (module:may: the
+-- requester's role, the roles it inherits, add_permissions), as stock 13
+-- does; without them, or under 0.12, admin is what the roles say.
+local function who(from, context, permission)
 	local roles, is_admin = {}, false;
 	if usermanager.get_roles then -- 0.12: a set of roles
 		is_admin = usermanager.is_admin(from, module.host) and true or false;
@@ -20,9 +25,11 @@ local function who(from)
 		end
 	elseif usermanager.get_jid_role then -- 13: one role; is_admin() is deprecated
 		local role = usermanager.get_jid_role(from, module.host);
-		if role then
-			roles[1] = role.name;
-			is_admin = admin_roles[role.name] or false;
+		if role then roles[1] = role.name; end
+		if context and permission and module.may then
+			is_admin = module:may(permission, context) and true or false;
+		else
+			is_admin = role and admin_roles[role.name] or false;
 		end
 	end
 	return { admin = is_admin, roles = roles };
@@ -43,10 +50,11 @@ local function result(invite)
 	return { status = "completed", result = { layout = dataforms.new(layout), values = values } };
 end
 
--- The policy's verdict on `data.from` creating an invite of `invite_type`:
--- a refusal to return, or nil to go on.
-local function refusal(policy, invite_type, data)
-	local allowed, _, reason = policy:decide(data.from, invite_type, who(data.from));
+-- The policy's verdict on `data.from` creating an invite of `invite_type`
+-- with the ad-hoc command `node` (whose permission, under Prosody 13, is
+-- what "admin" means): a refusal to return, or nil to go on.
+local function refusal(policy, invite_type, data, node)
+	local allowed, _, reason = policy:decide(data.from, invite_type, who(data.from, data, "adhoc:"..node));
 	if not allowed then
 		return refuse(reason);
 	end

@@ -3,8 +3,10 @@ mod_invites_adhoc on a real Prosody, driven by slixmpp."""
 
 import re
 
+import pytest
+
 from conftest import run
-from harness import WAIT, Client, form_values
+from harness import PROSODY_13, PROSODY_VERSION, WAIT, Client, form_values
 from slixmpp.exceptions import IqError
 from test_register import can_login, register
 
@@ -134,6 +136,35 @@ def test_user_invites_by_role_and_setting(prosody):
     values = form_values(run(command(server, "alice@example.com", CONTACT)))
     assert values["uri"].endswith(";ibr=y")
     assert run(register(server, token_of(values["uri"]), "erin"))[1][0]
+
+
+@pytest.mark.skipif(not PROSODY_13, reason=f"Prosody 13's roles and permissions; this is {PROSODY_VERSION} (tests/prosody/prosody13.sh runs it)")
+def test_prosody_13_roles_and_permissions_decide(prosody):
+    # As stock 13: Prosody's permissions say who may run the admin commands
+    # and whose contact invites allow registration, so custom roles and
+    # add_permissions count, not only the role names prosody:admin/operator.
+    config = "\n".join([
+        'custom_roles = { { name = "xmpp:boss"; priority = 60; inherits = { "prosody:admin" } } }',
+        'add_permissions = { ["prosody:member"] = { "invites_adhoc:invite-users" } }',
+    ])
+    server = prosody(users=[*USERS, "boss@example.com", "carol@example.com"], config=config)
+    for jid, role in [("boss@example.com", "xmpp:boss"), ("alice@example.com", "prosody:member"),
+                      ("carol@example.com", "prosody:registered")]:
+        server.prosodyctl("shell", f'user:set_role("{jid}", "example.com", "{role}")')
+    # A role that inherits prosody:admin's permissions may create account
+    # and reset invites.
+    uri = form_values(run(command(server, "boss@example.com", ACCOUNT)))["uri"]
+    assert uri.startswith("xmpp:example.com?register;preauth="), uri
+    assert run(register(server, token_of(uri), "bossfriend"))[1][0]
+    cmd = run(command(server, "boss@example.com", RESET, submit={"accountjid": "carol@example.com"}))
+    assert form_values(cmd)["uri"].startswith("xmpp:carol@example.com?register;preauth="), cmd
+    # add_permissions gave members :invite-users: their contact invites
+    # allow registration; a registered user's do not.
+    assert form_values(run(command(server, "alice@example.com", CONTACT)))["uri"].endswith(";ibr=y")
+    uri = form_values(run(command(server, "carol@example.com", CONTACT)))["uri"]
+    assert uri.startswith("xmpp:carol@example.com?roster;preauth=") and "ibr=y" not in uri, uri
+    # A member is no admin.
+    assert forbidden(server, "alice@example.com", ACCOUNT)
 
 
 def test_account_command_can_ask_for_a_username(prosody):
