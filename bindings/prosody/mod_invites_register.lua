@@ -231,6 +231,10 @@ end
 
 local function apply_groups(username, groups)
 	if not groups or #groups == 0 then return; end
+	-- Where prosody-modules' mod_invites_groups is loaded (on Prosody 13
+	-- the module that applies them), the groups are its job: applied twice,
+	-- each member would be invited to the group's chat twice.
+	if modulemanager.is_loaded(module.host, "invites_groups") then return; end
 	local groups_internal = modulemanager.get_module(module.host, "groups_internal");
 	if not groups_internal or not groups_internal.add_member then
 		module:log("warn", "Invite for %s names groups, but mod_groups_internal is not loaded", username);

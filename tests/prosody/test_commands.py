@@ -240,6 +240,19 @@ def test_prosody_13_never_expiring_record(prosody):
     assert run(can_login(server, "forever@example.com"))
 
 
+def test_groups_are_applied_once_with_mod_invites_groups(prosody):
+    # prosody-modules' mod_invites_groups applies an invite's groups itself;
+    # where it is loaded ours leaves them to it, so each is added once.
+    for extra in ([], ["invites_groups"]):
+        server = prosody(users=USERS, plugin_paths=[FIXTURES], modules=[
+            "invites", "invites_adhoc", "invites_register", "groups_internal", *extra])
+        assert run(register(server, generate(server, "--group", "g1", "--group", "g2"), "grouped"))[1][0]
+        groups = (server.data_dir / "example%2ecom" / "groups_test" / "grouped.dat").read_text()
+        for group in ("g1", "g2"):
+            assert f'["{group}"] = 1;' in groups, (extra, groups)
+        server.stop()
+
+
 def test_reusable_group_invite(prosody):
     server = prosody(users=USERS, plugin_paths=[FIXTURES], modules=[
         "invites", "invites_adhoc", "invites_register", "groups_internal"])
