@@ -89,7 +89,9 @@ module:provides("adhoc", new_adhoc("Create new account invite", "urn:xmpp:invite
 		end
 		local username, subscribe;
 		if ask_username then
-			if not state then
+			-- A form sent with the first request is taken, as by Prosody's
+			-- simple forms (util.adhoc).
+			if not state and not data.form then
 				return { status = "executing", actions = { "complete", default = "complete" }, form = create_account_form }, "asked";
 			end
 			local submitted, err, message = xi.parse_create_account_submission(fields(data), true);
@@ -126,7 +128,7 @@ module:provides("adhoc", new_adhoc("Create password reset invite", "xmpp:prosody
 		if data.action == "cancel" then
 			return { status = "canceled" };
 		end
-		if not state then
+		if not state and not data.form then
 			return { status = "executing", actions = { "complete", default = "complete" }, form = reset_form }, "asked";
 		end
 		local account, err, message = xi.parse_password_reset_submission(fields(data));

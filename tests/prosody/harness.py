@@ -269,23 +269,29 @@ class Client(slixmpp.ClientXMPP):
             raise RuntimeError(f"{self.boundjid}: {self.failed}")
         return self
 
-    async def command(self, node: str, to: str | None = None, submit: dict | None = None):
+    async def command(self, node: str, to: str | None = None, submit: dict | None = None,
+                      at_once: bool = False):
         """Runs an ad-hoc command: returns the final <command/> (the first
-        response when no form is submitted), or raises IqError."""
+        response when no form is submitted), or raises IqError. With
+        `at_once`, the form goes with the first request, as scripts send
+        it, without asking for the form first."""
         to = to or self.boundjid.domain
-        first = await self.plugin["xep_0050"].send_command(to, node, timeout=WAIT)
-        cmd = first["command"]
-        if submit is None or cmd["status"] != "executing":
-            return cmd
-        form = self.plugin["xep_0004"].make_form(ftype="submit")
-        for var, value in submit.items():
-            form.add_field(var=var, value=value)
         iq = self.Iq()
         iq["type"] = "set"
         iq["to"] = to
         iq["command"]["node"] = node
-        iq["command"]["sessionid"] = cmd["sessionid"]
-        iq["command"]["action"] = "complete"
+        if not at_once:
+            first = await self.plugin["xep_0050"].send_command(to, node, timeout=WAIT)
+            cmd = first["command"]
+            if submit is None or cmd["status"] != "executing":
+                return cmd
+            iq["command"]["sessionid"] = cmd["sessionid"]
+            iq["command"]["action"] = "complete"
+        else:
+            iq["command"]["action"] = "execute"
+        form = self.plugin["xep_0004"].make_form(ftype="submit")
+        for var, value in (submit or {}).items():
+            form.add_field(var=var, value=value)
         iq["command"].append(form)
         result = await iq.send(timeout=WAIT)
         return result["command"]

@@ -22,10 +22,10 @@ def token_of(text: str) -> str:
     return re.search(r"preauth=([A-Za-z0-9_-]+)", text).group(1)
 
 
-async def command(server, jid, node, to="example.com", submit=None):
+async def command(server, jid, node, to="example.com", submit=None, at_once=False):
     c = await Client(jid, "secret", server.c2s_port).online()
     try:
-        return await c.command(node, to=to, submit=submit)
+        return await c.command(node, to=to, submit=submit, at_once=at_once)
     finally:
         await c.close()
 
@@ -165,6 +165,23 @@ def test_prosody_13_roles_and_permissions_decide(prosody):
     assert uri.startswith("xmpp:carol@example.com?roster;preauth=") and "ibr=y" not in uri, uri
     # A member is no admin.
     assert forbidden(server, "alice@example.com", ACCOUNT)
+
+
+def test_forms_submitted_with_the_first_request(prosody):
+    # As Prosody's own simple forms: a script may send the form with the
+    # first request, without asking for it first.
+    server = prosody(users=USERS)
+    cmd = run(command(server, "admin@example.com", RESET, submit={"accountjid": "alice@example.com"}, at_once=True))
+    assert cmd["status"] == "completed", cmd
+    assert form_values(cmd)["uri"].startswith("xmpp:alice@example.com?register;preauth="), cmd
+    server.stop()
+    server.config = "invites_adhoc_ask_username = true"
+    server.start()
+    cmd = run(command(server, "admin@example.com", ACCOUNT, submit={"username": "juliet"}, at_once=True))
+    assert form_values(cmd)["uri"].startswith("xmpp:juliet@example.com?register;preauth="), cmd
+    # A bad form at once is refused as it would be in two steps.
+    cmd = run(command(server, "admin@example.com", RESET, submit={"accountjid": "ghost@example.com"}, at_once=True))
+    assert note(cmd) == "There is no account ghost@example.com"
 
 
 def test_account_command_can_ask_for_a_username(prosody):
