@@ -144,7 +144,7 @@ function create_account(account_username, additional_data, ttl) --luacheck: igno
 end
 
 -- Invitation to reset the password of an account (1 day by default).
--- 0.12: (username, ttl); 13: (username, additional_data, ttl).
+-- Prosody's (username, ttl), and (username, additional_data, ttl).
 function create_account_reset(account_username, additional_data, ttl) --luacheck: ignore 131/create_account_reset
 	if type(additional_data) ~= "table" then
 		additional_data, ttl = nil, additional_data;

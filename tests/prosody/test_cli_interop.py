@@ -87,3 +87,20 @@ def test_max_uses_and_never_expiring_invites_from_the_tool(prosody):
     assert run(register(server, forever, "stock3"))[1][0]
     for name in ("max1", "max2", "forever1", "stock1", "stock3"):
         assert run(can_login(server, f"{name}@example.com"))
+
+
+def test_roles_in_either_form_make_an_admin(prosody):
+    # Prosody 0.12 stores roles as a set, 13 as a list: ours applies both
+    # on either (stock 13 applies no set, stock 0.12 no list).
+    from harness import form_values
+    from test_adhoc import ACCOUNT, command, forbidden
+    server = prosody(storage="sql", users=["admin@example.com"])
+    for form in ("set", "list"):
+        made = json.loads(cli(server, "--json", "create", "account", "example.com", "--admin",
+                              "--role-format", form).stdout)
+        assert run(register(server, made["token"], f"boss{form}"))[1][0]
+        cmd = run(command(server, f"boss{form}@example.com", ACCOUNT))
+        assert form_values(cmd)["uri"].startswith("xmpp:example.com?register"), (form, cmd)
+    plain = json.loads(cli(server, "--json", "create", "account", "example.com").stdout)
+    assert run(register(server, plain["token"], "nobody"))[1][0]
+    assert forbidden(server, "nobody@example.com", ACCOUNT)
