@@ -437,6 +437,12 @@ enum xi_reason
    * The `allow_contact_invites` setting.
    */
   XI_REASON_ALLOW_CONTACT_INVITES = 6,
+  /**
+   * The host's own permission to invite new users, given in place of
+   * the admin flag and `allow_user_invites` (Prosody 13's
+   * `invites_adhoc:invite-users`): see `xi_policy_contact_invite_with_permission`.
+   */
+  XI_REASON_PERMISSION = 7,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -1134,6 +1140,28 @@ xi_result xi_policy_contact_invite(const xi_policy *p,
                                    size_t n_roles,
                                    xi_decision *out,
                                    char **out_message);
+
+/**
+ * As `xi_policy_contact_invite`, for a host with its own permission to
+ * invite new users (as Prosody 13's `invites_adhoc:invite-users`, which
+ * admins grant and take away per role): `may_invite_users` is the host's
+ * answer for this requester, and stands in for `is_admin` and
+ * `allow_user_invites` in whether the invite allows registration
+ * (`XI_REASON_PERMISSION`); the role lists still come first. `is_admin`
+ * still lets an admin create contact invites when
+ * `allow_contact_invites` is off.
+ *
+ * # Safety
+ * As `xi_policy_decide`.
+ */
+xi_result xi_policy_contact_invite_with_permission(const xi_policy *p,
+                                                   const char *requester_jid,
+                                                   bool is_admin,
+                                                   const char *const *roles,
+                                                   size_t n_roles,
+                                                   bool may_invite_users,
+                                                   xi_decision *out,
+                                                   char **out_message);
 
 /**
  * May `requester_jid` (an admin if `is_admin`, with `n_roles` roles)

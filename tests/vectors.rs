@@ -133,10 +133,14 @@ fn policy() {
         let roles: Vec<&str> = r["roles"]
             .as_array()
             .map_or(vec![], |a| a.iter().map(|x| x.as_str().unwrap()).collect());
-        let requester = Requester::parse(s(r, "jid"))
+        let mut requester = Requester::parse(s(r, "jid"))
             .unwrap()
             .admin(r["admin"] == true)
             .with_roles(roles);
+        if let Some(granted) = r["may_invite_users"].as_bool() {
+            assert_eq!(s(case, "type"), "contact-command", "{case}");
+            requester = requester.invite_permission(granted);
+        }
         let what = s(case, "type");
         let decision = if what == "contact-command" {
             match policy.contact_invite(&requester) {

@@ -65,6 +65,8 @@ static inline const char *reason_name(xi_reason r)
 		return "allow-user-invites";
 	case XI_REASON_ALLOW_CONTACT_INVITES:
 		return "allow-contact-invites";
+	case XI_REASON_PERMISSION:
+		return "permission";
 	default:
 		return "(not an xi_reason)";
 	}

@@ -1360,6 +1360,25 @@ static void policy_messages(void)
 	CHECK_INT(d.reason, XI_REASON_ROLE_ALLOWED);
 	CHECK_STR(msg, "role trusted is in allow_user_invites_by_roles");
 	xi_string_free(msg);
+	/* The host's own permission (Prosody 13's :invite-users) decides in
+	   place of the admin flag, after the role lists. */
+	const char *admin_roles[] = {"prosody:admin"};
+	CHECK_OK(xi_policy_contact_invite_with_permission(p, "root@example.com", true, admin_roles, 1,
+							  false, &d, &msg));
+	CHECK(d.allowed);
+	CHECK_INT(d.type, XI_INVITE_TYPE_CONTACT_ONLY);
+	CHECK_INT(d.reason, XI_REASON_PERMISSION);
+	CHECK_STR(msg, "the host does not grant the permission to invite new users");
+	xi_string_free(msg);
+	CHECK_OK(xi_policy_contact_invite_with_permission(p, "alice@example.com", false, NULL, 0, true,
+							  &d, NULL));
+	CHECK(d.allowed);
+	CHECK_INT(d.type, XI_INVITE_TYPE_ACCOUNT_AND_CONTACT);
+	CHECK_INT(d.reason, XI_REASON_PERMISSION);
+	CHECK_OK(xi_policy_contact_invite_with_permission(p, "alice@example.com", false, roles, 1,
+							  false, &d, NULL));
+	CHECK_INT(d.type, XI_INVITE_TYPE_ACCOUNT_AND_CONTACT);
+	CHECK_INT(d.reason, XI_REASON_ROLE_ALLOWED);
 	xi_policy_free(p);
 	p = NULL;
 	CHECK_RESULT(xi_policy_new(XI_POLICY_PRESET_EASY_INVITE, "exa mple.com", &p),

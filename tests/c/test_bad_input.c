@@ -779,6 +779,34 @@ static void policies(void)
 	      XI_RESULT_EMPTY_HOST, D_UNTOUCHED);
 	FAILS(xi_policy_contact_invite(policy, long_text, false, NULL, 0, &d, &msg),
 	      XI_RESULT_JID_TOO_LONG, D_UNTOUCHED);
+
+	set_context("xi_policy_contact_invite_with_permission");
+	memcpy(&d, &pattern, sizeof d);
+	msg = SENT;
+	FAILS(xi_policy_contact_invite_with_permission(NULL, "a@example.com", false, roles, 1, true,
+						       &d, &msg),
+	      XI_RESULT_NULL_ARGUMENT, D_UNTOUCHED);
+	FAILS(xi_policy_contact_invite_with_permission(policy, NULL, false, roles, 1, true, &d, &msg),
+	      XI_RESULT_NULL_ARGUMENT, D_UNTOUCHED);
+	FAILS(xi_policy_contact_invite_with_permission(policy, "a@example.com", false, NULL, 1, true,
+						       &d, &msg),
+	      XI_RESULT_NULL_ARGUMENT, D_UNTOUCHED);
+	FAILS(xi_policy_contact_invite_with_permission(policy, "a@example.com", false, null_role, 2,
+						       true, &d, &msg),
+	      XI_RESULT_NULL_ARGUMENT, D_UNTOUCHED);
+	FAILS(xi_policy_contact_invite_with_permission(policy, "a@example.com", false, roles, 1, true,
+						       NULL, &msg),
+	      XI_RESULT_NULL_ARGUMENT, msg == SENT);
+	FAILS(xi_policy_contact_invite_with_permission(policy, BAD, false, roles, 1, true, &d, &msg),
+	      XI_RESULT_INVALID_UTF8, D_UNTOUCHED);
+	FAILS(xi_policy_contact_invite_with_permission(policy, "a@example.com", false, bad_role, 1,
+						       true, &d, &msg),
+	      XI_RESULT_INVALID_UTF8, D_UNTOUCHED);
+	FAILS(xi_policy_contact_invite_with_permission(policy, empty, false, NULL, 0, true, &d, &msg),
+	      XI_RESULT_EMPTY_HOST, D_UNTOUCHED);
+	FAILS(xi_policy_contact_invite_with_permission(policy, long_text, false, NULL, 0, true, &d,
+						       &msg),
+	      XI_RESULT_JID_TOO_LONG, D_UNTOUCHED);
 #undef D_UNTOUCHED
 }
 

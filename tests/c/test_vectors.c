@@ -229,7 +229,12 @@ static void policy(void)
 		xi_decision d;
 		char *message = NULL;
 		xi_result res;
-		if (strcmp(what, "contact-command") == 0)
+		const json_t *may = json_object_get(r, "may_invite_users");
+		if (may && strcmp(what, "contact-command") == 0)
+			res = xi_policy_contact_invite_with_permission(
+				policy, s(r, "jid"), is_true(r, "admin"), n_roles ? roles : NULL,
+				n_roles, json_is_true(may), &d, &message);
+		else if (strcmp(what, "contact-command") == 0)
 			res = xi_policy_contact_invite(policy, s(r, "jid"), is_true(r, "admin"),
 						       n_roles ? roles : NULL, n_roles, &d, &message);
 		else
@@ -248,7 +253,11 @@ static void policy(void)
 			}
 			/* Without out_message the decision is the same. */
 			xi_decision d2;
-			if (strcmp(what, "contact-command") == 0)
+			if (may && strcmp(what, "contact-command") == 0)
+				res = xi_policy_contact_invite_with_permission(
+					policy, s(r, "jid"), is_true(r, "admin"),
+					n_roles ? roles : NULL, n_roles, json_is_true(may), &d2, NULL);
+			else if (strcmp(what, "contact-command") == 0)
 				res = xi_policy_contact_invite(policy, s(r, "jid"), is_true(r, "admin"),
 							       n_roles ? roles : NULL, n_roles, &d2, NULL);
 			else

@@ -62,7 +62,7 @@ for _, case in ipairs(h.vectors("policy.json").cases) do
 		allow_user_invites = p.allow_user_invites, allow_contact_invites = p.allow_contact_invites,
 		allow_user_invites_by_roles = p.allow_user_invites_by_roles, deny_user_invites_by_roles = p.deny_user_invites_by_roles,
 	}
-	local who = { admin = case.requester.admin, roles = case.requester.roles }
+	local who = { admin = case.requester.admin, roles = case.requester.roles, may_invite_users = case.requester.may_invite_users }
 	local label = h.json.encode(case)
 	if case.type == "contact-command" then
 		local created, reason, text = policy:contact_invite(case.requester.jid, who)

@@ -39,6 +39,10 @@ pub enum xi_reason {
     AllowUserInvites = 5,
     /// The `allow_contact_invites` setting.
     AllowContactInvites = 6,
+    /// The host's own permission to invite new users, given in place of
+    /// the admin flag and `allow_user_invites` (Prosody 13's
+    /// `invites_adhoc:invite-users`): see `xi_policy_contact_invite_with_permission`.
+    Permission = 7,
 }
 
 impl From<&Reason> for xi_reason {
@@ -51,6 +55,7 @@ impl From<&Reason> for xi_reason {
             Reason::RoleDenied(_) => Self::RoleDenied,
             Reason::AllowUserInvites(_) => Self::AllowUserInvites,
             Reason::AllowContactInvites(_) => Self::AllowContactInvites,
+            Reason::Permission(_) => Self::Permission,
         }
     }
 }
@@ -285,22 +290,94 @@ pub unsafe extern "C" fn xi_policy_contact_invite(
     out_message: *mut *mut c_char,
 ) -> xi_result {
     guard(|| {
-        out_ptr(out, "out")?;
         // SAFETY: as the caller promised.
-        let p = unsafe { arg_ref(p, "policy") }?;
-        // SAFETY: as the caller promised.
-        let r = unsafe { requester(requester_jid, is_admin, roles, n_roles) }?;
-        match p.policy.contact_invite(&r) {
-            Ok(c) => {
-                let d = Decision {
-                    allowed: true,
-                    reason: c.registration.reason,
-                };
-                // SAFETY: as the caller promised.
-                unsafe { write_decision(&d, c.invite_type.into(), out, out_message) }
-            }
-            // SAFETY: as the caller promised.
-            Err(d) => unsafe { write_decision(&d, xi_invite_type::ContactOnly, out, out_message) },
+        unsafe {
+            contact_invite(
+                p,
+                requester_jid,
+                is_admin,
+                roles,
+                n_roles,
+                None,
+                out,
+                out_message,
+            )
         }
     })
+}
+
+/// As `xi_policy_contact_invite`, for a host with its own permission to
+/// invite new users (as Prosody 13's `invites_adhoc:invite-users`, which
+/// admins grant and take away per role): `may_invite_users` is the host's
+/// answer for this requester, and stands in for `is_admin` and
+/// `allow_user_invites` in whether the invite allows registration
+/// (`XI_REASON_PERMISSION`); the role lists still come first. `is_admin`
+/// still lets an admin create contact invites when
+/// `allow_contact_invites` is off.
+///
+/// # Safety
+/// As `xi_policy_decide`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn xi_policy_contact_invite_with_permission(
+    p: *const xi_policy,
+    requester_jid: *const c_char,
+    is_admin: bool,
+    roles: *const *const c_char,
+    n_roles: usize,
+    may_invite_users: bool,
+    out: *mut xi_decision,
+    out_message: *mut *mut c_char,
+) -> xi_result {
+    guard(|| {
+        // SAFETY: as the caller promised.
+        unsafe {
+            contact_invite(
+                p,
+                requester_jid,
+                is_admin,
+                roles,
+                n_roles,
+                Some(may_invite_users),
+                out,
+                out_message,
+            )
+        }
+    })
+}
+
+/// The two contact invite calls.
+///
+/// # Safety
+/// As `xi_policy_decide`.
+#[allow(clippy::too_many_arguments)]
+unsafe fn contact_invite(
+    p: *const xi_policy,
+    requester_jid: *const c_char,
+    is_admin: bool,
+    roles: *const *const c_char,
+    n_roles: usize,
+    permission: Option<bool>,
+    out: *mut xi_decision,
+    out_message: *mut *mut c_char,
+) -> Result<(), Fail> {
+    out_ptr(out, "out")?;
+    // SAFETY: as the caller promised.
+    let p = unsafe { arg_ref(p, "policy") }?;
+    // SAFETY: as the caller promised.
+    let mut r = unsafe { requester(requester_jid, is_admin, roles, n_roles) }?;
+    if let Some(granted) = permission {
+        r = r.invite_permission(granted);
+    }
+    match p.policy.contact_invite(&r) {
+        Ok(c) => {
+            let d = Decision {
+                allowed: true,
+                reason: c.registration.reason,
+            };
+            // SAFETY: as the caller promised.
+            unsafe { write_decision(&d, c.invite_type.into(), out, out_message) }
+        }
+        // SAFETY: as the caller promised.
+        Err(d) => unsafe { write_decision(&d, xi_invite_type::ContactOnly, out, out_message) },
+    }
 }

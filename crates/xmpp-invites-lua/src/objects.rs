@@ -31,7 +31,11 @@ fn requester(
         v => want_bool(a.func, "who.admin", v)?,
     };
     let roles = str_list(a.func, "who.roles", who.raw_get("roles")?)?;
-    Ok(Ok(r.admin(admin).with_roles(roles)))
+    let r = r.admin(admin).with_roles(roles);
+    Ok(Ok(match who.raw_get::<Value>("may_invite_users")? {
+        Value::Nil => r,
+        v => r.invite_permission(want_bool(a.func, "who.may_invite_users", v)?),
+    }))
 }
 
 fn decision(lua: &Lua, first: impl IntoLua, reason: &invites::Reason) -> mlua::Result<MultiValue> {

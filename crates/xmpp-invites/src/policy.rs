@@ -66,14 +66,16 @@ impl Policy {
     /// Whether the requester may create invites that register accounts on
     /// this host (Prosody's `may_invite_new_users`): admins always; then
     /// the first allowed role; then the first denied role; then
-    /// `allow_user_invites`.
+    /// `allow_user_invites`. For a requester with the host's own answer
+    /// ([`Requester::invite_permission`]) that answer stands in for both
+    /// the admin check and `allow_user_invites`, after the role lists.
     pub fn may_invite_new_users(&self, requester: &Requester) -> Decision {
         if !self.is_local(requester) {
             return Decision::deny(Reason::OtherHost {
                 host: self.host.clone(),
             });
         }
-        if requester.is_admin() {
+        if requester.invite_permission.is_none() && requester.is_admin() {
             return Decision::allow(Reason::Admin);
         }
         if let Some(role) = self
@@ -90,9 +92,15 @@ impl Policy {
         {
             return Decision::deny(Reason::RoleDenied(role.clone()));
         }
-        Decision {
-            allowed: self.allow_user_invites,
-            reason: Reason::AllowUserInvites(self.allow_user_invites),
+        match requester.invite_permission {
+            Some(granted) => Decision {
+                allowed: granted,
+                reason: Reason::Permission(granted),
+            },
+            None => Decision {
+                allowed: self.allow_user_invites,
+                reason: Reason::AllowUserInvites(self.allow_user_invites),
+            },
         }
     }
 
@@ -164,6 +172,7 @@ pub struct Requester {
     host: String,
     admin: bool,
     roles: Vec<String>,
+    invite_permission: Option<bool>,
 }
 
 impl Requester {
@@ -176,6 +185,7 @@ impl Requester {
             host: jid.host().to_owned(),
             admin: false,
             roles: Vec::new(),
+            invite_permission: None,
         })
     }
 
@@ -188,6 +198,18 @@ impl Requester {
     /// The requester's roles; `prosody:admin` makes an admin.
     pub fn with_roles<S: Into<String>>(mut self, roles: impl IntoIterator<Item = S>) -> Self {
         self.roles = roles.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The host's own answer to whether the requester may invite new
+    /// users, where the host has a permission for it (Prosody 13's
+    /// `invites_adhoc:invite-users`, which admins can grant and take away
+    /// per role). [`Policy::may_invite_new_users`] then takes it in place
+    /// of the admin check and `allow_user_invites` (which the host's
+    /// default for the permission reflects); the role lists still come
+    /// first.
+    pub fn invite_permission(mut self, granted: bool) -> Self {
+        self.invite_permission = Some(granted);
         self
     }
 
@@ -256,6 +278,9 @@ pub enum Reason {
     AllowUserInvites(bool),
     /// The `allow_contact_invites` setting.
     AllowContactInvites(bool),
+    /// The host's permission to invite new users
+    /// ([`Requester::invite_permission`]).
+    Permission(bool),
 }
 
 impl Reason {
@@ -269,6 +294,7 @@ impl Reason {
             Self::RoleDenied(_) => "role-denied",
             Self::AllowUserInvites(_) => "allow-user-invites",
             Self::AllowContactInvites(_) => "allow-contact-invites",
+            Self::Permission(_) => "permission",
         }
     }
 }
@@ -293,6 +319,12 @@ impl fmt::Display for Reason {
             Self::AllowUserInvites(false) => f.write_str("allow_user_invites is disabled"),
             Self::AllowContactInvites(true) => f.write_str("allow_contact_invites is enabled"),
             Self::AllowContactInvites(false) => f.write_str("allow_contact_invites is disabled"),
+            Self::Permission(true) => {
+                f.write_str("the host grants the permission to invite new users")
+            }
+            Self::Permission(false) => {
+                f.write_str("the host does not grant the permission to invite new users")
+            }
         }
     }
 }
@@ -399,6 +431,43 @@ mod tests {
             p.contact_invite(&user("root@example.com").admin(true))
                 .is_ok()
         );
+    }
+
+    #[test]
+    fn the_hosts_permission_stands_in_for_admin_and_allow_user_invites() {
+        let p = Policy {
+            allow_user_invites: true,
+            allow_user_invites_by_roles: vec!["trusted".into()],
+            deny_user_invites_by_roles: vec!["prosody:registered".into()],
+            ..Policy::invites_adhoc("example.com")
+        };
+        // An admin without the permission (taken away by the host) may not.
+        let admin = user("root@example.com")
+            .with_roles([ADMIN_ROLE])
+            .admin(true);
+        let d = p.may_invite_new_users(&admin.invite_permission(false));
+        assert_eq!((d.allowed, &d.reason), (false, &Reason::Permission(false)));
+        assert_eq!(
+            d.reason.to_string(),
+            "the host does not grant the permission to invite new users"
+        );
+        // A user with it may, but not past the deny list...
+        let member = user("alice@example.com").with_roles(["prosody:member"]);
+        let d = p.may_invite_new_users(&member.clone().invite_permission(true));
+        assert_eq!((d.allowed, d.reason.code()), (true, "permission"));
+        let registered = user("bob@example.com").with_roles(["prosody:registered"]);
+        let d = p.may_invite_new_users(&registered.invite_permission(true));
+        assert_eq!(d.reason, Reason::RoleDenied("prosody:registered".into()));
+        // ...and the allow list grants without it.
+        let trusted = user("carol@example.com").with_roles(["trusted"]);
+        assert!(
+            p.may_invite_new_users(&trusted.invite_permission(false))
+                .allowed
+        );
+        // allow_user_invites no longer decides for a user without it.
+        let d = p.contact_invite(&member.invite_permission(false)).unwrap();
+        assert_eq!(d.invite_type, InviteType::ContactOnly);
+        assert_eq!(d.registration.reason, Reason::Permission(false));
     }
 
     #[test]
