@@ -26,13 +26,14 @@ if prosody.shutdown then -- not under prosodyctl
 end
 
 -- Prosody 13 says who may do what with roles and permissions, which
--- admins can change (custom roles, add_permissions). There, as stock 13:
--- the account and reset commands are gated by their adhoc:NODE permission
--- (prosody:admin's by default), and a contact invite allows registration
--- when the requester holds :invite-users, which allow_user_invites gives
--- to prosody:registered (else prosody:admin's alone). The policy then sees
--- a holder of the command's permission as an admin, and allow_user_invites
--- is already in the permission.
+-- admins can change (custom roles, add_permissions, remove_permissions).
+-- There, as stock 13: the commands are gated by their adhoc:NODE
+-- permission (prosody:admin's by default), whose holders the policy sees
+-- as admins; and a contact invite allows registration when the requester
+-- holds :invite-users, which allow_user_invites gives to
+-- prosody:registered (else prosody:admin's alone). The policy takes that
+-- permission in place of the admin check and allow_user_invites, after
+-- the role lists below (deny_user_invites_by_roles still refuses).
 local permissions = module.may ~= nil and module.default_permission ~= nil;
 if permissions then
 	module:default_permission(allow_user_invites and "prosody:registered" or "prosody:admin", ":invite-users");
@@ -40,7 +41,7 @@ end
 
 local policy = xi.policy{
 	preset = "invites_adhoc", host = module.host,
-	allow_user_invites = allow_user_invites and not permissions, allow_contact_invites = allow_contact_invites,
+	allow_user_invites = allow_user_invites, allow_contact_invites = allow_contact_invites,
 	allow_user_invites_by_roles = allow_user_invite_roles, deny_user_invites_by_roles = deny_user_invite_roles,
 };
 
@@ -60,7 +61,9 @@ module:depends("adhoc");
 module:provides("adhoc", new_adhoc("Create new contact invite", "urn:xmpp:invite#invite",
 	function (_, data)
 		local username = jid_split(data.from);
-		local created_type, _, reason = policy:contact_invite(data.from, who(data.from, data, ":invite-users"));
+		local requester = who(data.from, data, "adhoc:urn:xmpp:invite#invite");
+		if permissions then requester.may_invite_users = module:may(":invite-users", data); end
+		local created_type, _, reason = policy:contact_invite(data.from, requester);
 		if not created_type then
 			return refuse(reason);
 		end

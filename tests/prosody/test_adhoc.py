@@ -166,6 +166,28 @@ def test_prosody_13_roles_and_permissions_decide(prosody):
     # A member is no admin.
     assert forbidden(server, "alice@example.com", ACCOUNT)
 
+    # With allow_user_invites every registered account holds :invite-users;
+    # remove_permissions takes it from admins (and the roles inheriting
+    # theirs), and ours's deny_user_invites_by_roles still refuses.
+    server.stop()
+    server.config = "\n".join([
+        'custom_roles = { { name = "xmpp:boss"; priority = 60; inherits = { "prosody:admin" } } }',
+        "allow_user_invites = true",
+        'deny_user_invites_by_roles = { "prosody:registered" }',
+        'remove_permissions = { ["prosody:admin"] = { "invites_adhoc:invite-users" } }',
+    ])
+    server.start()
+
+    def contact_uri(jid):
+        return form_values(run(command(server, jid, CONTACT)))["uri"]
+
+    assert contact_uri("alice@example.com").endswith(";ibr=y")
+    for jid in ("carol@example.com", "boss@example.com"):
+        uri = contact_uri(jid)
+        assert uri.startswith(f"xmpp:{jid}?roster;preauth=") and "ibr=y" not in uri, (jid, uri)
+    # The boss is still an admin for the account command.
+    assert form_values(run(command(server, "boss@example.com", ACCOUNT)))["uri"].startswith("xmpp:example.com?register")
+
 
 def test_forms_submitted_with_the_first_request(prosody):
     # As Prosody's own simple forms: a script may send the form with the
