@@ -35,7 +35,9 @@ WAIT = 30.0
 # Every start checks that the server says it is $XI_PROSODY_VERSION.
 PROSODY_BIN = os.environ.get("XI_PROSODY_BIN", "")
 PROSODY_VERSION = os.environ.get("XI_PROSODY_VERSION", "0.12.3")
-PROSODY_13 = PROSODY_VERSION.split(".")[0] == "13"
+# 13 or later: what came with Prosody 13 (its shell commands, roles and
+# permissions).
+PROSODY_13 = int(PROSODY_VERSION.split(".")[0]) >= 13
 
 
 def prosody_command(name: str) -> str:
@@ -200,6 +202,11 @@ log = {{ debug = "{self.log_path}" }}
 
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def stored_invites(self) -> str:
+        """What the internal storage holds of invites (every host's
+        invite_token files), as text."""
+        return "".join(p.read_text() for p in sorted(self.data_dir.rglob("invite_token*.dat")))
 
     def wait_for_log(self, pattern: str) -> re.Match | None:
         """The first match of `pattern` in the log, waiting up to WAIT for

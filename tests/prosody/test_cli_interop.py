@@ -9,7 +9,8 @@ import os
 import subprocess
 
 from conftest import run
-from harness import PROSODY_13, ROOT
+from harness import PROSODY_13, ROOT, form_values
+from test_adhoc import ACCOUNT, command, forbidden
 from test_register import can_login, register, stock_generate
 
 STOCK = ["invites", "invites_adhoc", "invites_register"]
@@ -39,8 +40,6 @@ def test_cli_and_stock_prosody_share_invites(prosody):
     assert run(register(server, created["token"], "fromcli"))[1] == (True, None, None)
     assert run(register(server, admin["token"], "clibigboss"))[1][0]
     # --admin was applied by stock Prosody: its admin-only command answers.
-    from harness import form_values
-    from test_adhoc import ACCOUNT, command
     assert form_values(run(command(server, "clibigboss@example.com", ACCOUNT)))["uri"].startswith("xmpp:example.com?register")
     assert run(register(server, contact["token"], "clifriend"))[1][0]
     assert run(register(server, reset["token"], "romeo", "reset-by-cli"))[1][0]
@@ -92,8 +91,6 @@ def test_max_uses_and_never_expiring_invites_from_the_tool(prosody):
 def test_roles_in_either_form_make_an_admin(prosody):
     # Prosody 0.12 stores roles as a set, 13 as a list: ours applies both
     # on either (stock 13 applies no set, stock 0.12 no list).
-    from harness import form_values
-    from test_adhoc import ACCOUNT, command, forbidden
     server = prosody(storage="sql", users=["admin@example.com"])
     for form in ("set", "list"):
         made = json.loads(cli(server, "--json", "create", "account", "example.com", "--admin",

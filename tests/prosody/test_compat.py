@@ -24,8 +24,9 @@ async def contact_invite(server, jid):
         await c.close()
 
 
-async def account_invite(server):
-    c = await Client("admin@example.com", "secret", server.c2s_port).online()
+async def account_invite(server, jid="admin@example.com"):
+    """The account invite command's result form, run as `jid`."""
+    c = await Client(jid, "secret", server.c2s_port).online()
     try:
         cmd = await c.command(ACCOUNT)
         return form_values(cmd)
@@ -40,6 +41,11 @@ async def subscribe(server, who, to, token, password="secret"):
         return await until(lambda: subscription(c, to) in ("to", "both"))
     finally:
         await c.close()
+
+
+def is_admin(server, jid) -> bool:
+    """Whether the account may run the admin-only account invite command."""
+    return run(account_invite(server, jid))["uri"].startswith("xmpp:example.com?register")
 
 
 def test_stock_to_ours_and_back(prosody):
@@ -61,6 +67,7 @@ def test_stock_to_ours_and_back(prosody):
     # Ours honours every one of them.
     assert run(register(server, stock_account, "s1"))[1][0]
     assert run(register(server, stock_admin, "s2"))[1][0]
+    assert is_admin(server, "s2@example.com")
     assert run(register(server, stock_reset, "bob", "reset-by-ours"))[1][0]
     assert run(can_login(server, "bob@example.com", "reset-by-ours"))
     # Stock 0.12.3 itself fails on this one (a Lua error in get()).
@@ -78,6 +85,7 @@ def test_stock_to_ours_and_back(prosody):
     # Stock reads ours, and stock's own pending invite survived the visit.
     assert run(register(server, ours_account, "o1"))[1][0]
     assert run(register(server, ours_admin, "o2"))[1][0]
+    assert is_admin(server, "o2@example.com")
     assert run(register(server, ours_contact_ibr, "o3"))[1][0]
     assert run(register(server, stock_account2, "s4"))[1][0]
     for name in ("s1", "s2", "s3", "s4", "o1", "o2", "o3"):
@@ -95,7 +103,7 @@ def test_stock_13_never_expiring_invites(prosody):
     # Stock 13 stores expires = math.huge for invite_expiry = "never".
     server = prosody(users=USERS, ours=False, config='invite_expiry = "never"')
     token = stock_generate(server)
-    stored = "".join(p.read_text() for p in server.data_dir.rglob("invite_token*.dat"))
+    stored = server.stored_invites()
     assert "(1/0)" in stored, stored
     server.stop()
     server.ours = True
