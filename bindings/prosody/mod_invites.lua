@@ -56,12 +56,12 @@ if not default_ttl then
 end
 
 -- The period of an API caller's ttl argument (seconds, a period string, or
--- math.huge), or nil for the default.
+-- math.huge), or nil for the default; or nil, error, message.
 local function ttl_of(ttl)
 	if ttl == nil then return nil; end
-	local seconds, err = xi.parse_period(ttl);
+	local seconds, err, msg = xi.parse_period(ttl);
 	if not seconds then
-		return nil, err;
+		return nil, err, msg;
 	end
 	return seconds;
 end
@@ -146,7 +146,7 @@ end
 -- Invitation to reset the password of an account (1 day by default).
 -- Prosody's (username, ttl), and (username, additional_data, ttl).
 function create_account_reset(account_username, additional_data, ttl) --luacheck: ignore 131/create_account_reset
-	if type(additional_data) ~= "table" then
+	if ttl == nil and type(additional_data) ~= "table" then
 		additional_data, ttl = nil, additional_data;
 	end
 	local seconds, err = ttl_of(ttl);
@@ -331,11 +331,11 @@ do
 		return mod;
 	end
 
-	-- The seconds of a period argument (nil: the default), or nil, why.
+	-- true and the seconds of a period argument (nil: the default), or
+	-- nil, why.
 	local function period(value)
-		if value == nil then return true, nil; end
-		local seconds, err, msg = xi.parse_period(value);
-		if not seconds then return nil, "Unable to parse duration: "..tostring(msg or err); end
+		local seconds, err, msg = ttl_of(value);
+		if err then return nil, "Unable to parse duration: "..tostring(msg or err); end
 		return true, seconds;
 	end
 

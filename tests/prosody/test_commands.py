@@ -96,6 +96,18 @@ def test_invite_expiry_false_is_never_and_other_types_are_refused(prosody):
     assert expires[:10] in days_from(before, 7 * 86400)
 
 
+def test_create_account_reset_takes_a_ttl_after_nil_data(prosody):
+    # Prosody's (username, ttl), and ours's (username, additional_data, ttl)
+    # with no data: the ttl counts in both.
+    server = prosody(users=USERS)
+    before = time.time()
+    for call in ('create_account_reset("alice", 3 * 86400)', 'create_account_reset("alice", nil, 3 * 86400)'):
+        out = server.prosodyctl("shell", f'> return prosody.hosts["example.com"].modules.invites.{call}.token').stdout
+        token = re.search(r"[A-Za-z0-9_-]{24}", out).group(0)
+        expires = re.search(r"Expires: (\S+)", shell(server, f"invite:show('example.com', '{token}')")).group(1)
+        assert expires[:10] in days_from(before, 3 * 86400), (call, expires)
+
+
 def test_uris_are_escaped(prosody):
     # RFC 5122: a "?" in a username is escaped in the URI, and the invite
     # registers that very name.
