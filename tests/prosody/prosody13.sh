@@ -20,21 +20,37 @@ PACKAGES=(
 DEST=target/prosody13
 ROOT_DIR="$PWD/$DEST/root"
 
-command -v curl >/dev/null || { echo "missing: curl; run: sudo apt-get install -y curl" >&2; exit 1; }
+missing=()
+command -v curl >/dev/null || missing+=(curl)
+command -v dpkg-deb >/dev/null || missing+=(dpkg)
+command -v sha256sum >/dev/null || missing+=(coreutils)
+if ((${#missing[@]})); then
+	echo "missing: ${missing[*]}; run: sudo apt-get install -y ${missing[*]}" >&2
+	exit 1
+fi
+# The launchers get the path as a Lua string in a sed expression.
+case "$ROOT_DIR" in
+*[\#\'\\\&]*) echo "FAILED: $ROOT_DIR has a character the launchers cannot hold (#, ', \\ or &)" >&2; exit 1 ;;
+esac
 stamp="$DEST/.unpacked"
 # The launchers name the unpacked tree's path: a moved clone unpacks again.
 want="$(printf '%s\n' "$ROOT_DIR" "${PACKAGES[@]}")"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-	echo "--> fetching Prosody 13 from bookworm-backports into $DEST"
-	rm -rf "$DEST"
+	echo "--> unpacking Prosody 13 from bookworm-backports into $DEST"
+	rm -rf "$ROOT_DIR" "$stamp"
 	mkdir -p "$DEST/debs" "$ROOT_DIR"
 	for entry in "${PACKAGES[@]}"; do
 		path=${entry% *} sum=${entry#* }
 		deb="$DEST/debs/${path##*/}"
-		curl -fsS --retry 3 -o "$deb" "$POOL/$path" ||
-			{ echo "FAILED: could not fetch $POOL/$path (superseded in bookworm-backports? update the pins in $0)" >&2; exit 1; }
-		echo "$sum  $deb" | sha256sum --check --quiet ||
-			{ echo "FAILED: $deb does not have the pinned SHA-256" >&2; exit 1; }
+		# A package fetched before is kept while it has the pinned SHA-256.
+		if ! echo "$sum  $deb" | sha256sum --check --quiet --status 2>/dev/null; then
+			echo "--> fetching $POOL/$path"
+			curl -fsS --retry 3 --connect-timeout 30 --max-time 600 -o "$deb.part" "$POOL/$path" ||
+				{ echo "FAILED: could not fetch $POOL/$path (superseded in bookworm-backports? update the pins in $0)" >&2; exit 1; }
+			mv "$deb.part" "$deb"
+			echo "$sum  $deb" | sha256sum --check --quiet ||
+				{ echo "FAILED: $deb does not have the pinned SHA-256" >&2; rm -f "$deb"; exit 1; }
+		fi
 		dpkg-deb -x "$deb" "$ROOT_DIR"
 	done
 	# The launchers look for Prosody's sources and modules where Debian
