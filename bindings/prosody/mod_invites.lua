@@ -326,6 +326,7 @@ end
 do
 	local get_module = require "core.modulemanager".get_module;
 	local function invites_of(host)
+		if type(host) ~= "string" then return nil, "Supply the host, or a JID on it"; end
 		local mod = get_module(host, "invites");
 		if not mod then return nil, "mod_invites not loaded on "..tostring(host); end
 		return mod;

@@ -135,6 +135,11 @@ def test_shell_commands(prosody):
     assert "Invitation deleted" in shell(server, f"invite:delete('example.com', '{any_token}')")
     assert "3 pending invites" in shell(server, "invite:list('example.com')")
     assert run(register(server, any_token, "late"))[0] == "preauth"
+    # No host: a message, not a Lua error (on 13 the shell itself says it).
+    want = "Invalid or missing argument" if PROSODY_13 else "Supply the host, or a JID on it"
+    for line in ("invite:list()", "invite:show()", "invite:create_account()", "invite:create_reset()"):
+        p = server.prosodyctl("shell", line, check=False)
+        assert want in p.stdout + p.stderr and "traceback" not in (p.stdout + p.stderr).lower(), (line, p.stdout, p.stderr)
 
 
 @pytest.mark.skipif(not PROSODY_13, reason=f"Prosody 13's command-line shell; this is {PROSODY_VERSION} (tests/prosody/prosody13.sh runs it)")
