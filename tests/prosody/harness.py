@@ -73,6 +73,9 @@ class Prosody:
     admins: Iterable[str] = ()
     # Off so that clients need no TLS; Prosody's default is on.
     require_encryption: bool = False
+    # Whether xmpp_invites.so is on Prosody's package.cpath (off: the
+    # config names it with xmpp_invites_library).
+    cpath: bool = True
     c2s_port: int = field(default_factory=free_port)
     http_port: int = field(default_factory=free_port)
     proc: subprocess.Popen | None = None
@@ -137,9 +140,12 @@ log = {{ debug = "{self.log_path}" }}
 
     def env(self) -> dict:
         env = dict(os.environ)
-        cpath = f"{lua_module_dir()}/?.so;;"
-        env["LUA_CPATH_5_4"] = cpath
-        env["LUA_CPATH"] = cpath
+        env.pop("LUA_CPATH_5_4", None)
+        env.pop("LUA_CPATH", None)
+        if self.cpath:
+            cpath = f"{lua_module_dir()}/?.so;;"
+            env["LUA_CPATH_5_4"] = cpath
+            env["LUA_CPATH"] = cpath
         return env
 
     def start(self, timeout: float = 2 * WAIT) -> "Prosody":

@@ -4,7 +4,7 @@ modules: stream features, the <preauth/> IQ, the registration gate."""
 import time
 
 from conftest import OURS, run
-from harness import FIXTURES, PROSODY_13, WAIT, Client, Registrar
+from harness import FIXTURES, PROSODY_13, WAIT, Client, Registrar, lua_module_dir
 
 INVITE_ONLY = "Registration on this server is through invitation only"
 BAD_TOKEN = "The invite token is invalid or expired"
@@ -215,3 +215,18 @@ def test_other_modules_see_the_invite_after_registration(prosody):
     assert run(register(server, None, "walkin"))[1][0]
     seen = (server.data_dir / "example%2ecom" / "invite_observer" / "walkin.dat").read_text()
     assert '["token"] = "none"' in seen, seen
+
+
+def test_the_library_from_xmpp_invites_library(prosody):
+    # Not on package.cpath: the modules load the core from the configured
+    # path, and work together (the gate reads the invite mod_invites got).
+    library = lua_module_dir() / "xmpp_invites.so"
+    server = prosody(cpath=False, config=f'xmpp_invites_library = "{library}"')
+    assert run(register(server, generate(server), "frompath"))[1][0]
+    assert run(can_login(server, "frompath@example.com"))
+    # A wrong path: each module fails to load, saying which path.
+    server.stop()
+    server.config = 'xmpp_invites_library = "/nonexistent/xmpp_invites.so"'
+    server.start()
+    assert server.wait_for_log(r"Error initializing module 'invites' on 'example.com': .*"
+                               r"xmpp_invites_library: cannot load /nonexistent/xmpp_invites\.so")
