@@ -218,6 +218,7 @@ eq(select(2, p:decide("eve@evil.example", "account")), "other-host", "other host
 eq(p:decide("root@other.example", "account", { admin = true }), true, "an admin of this host homed elsewhere")
 eq(select(2, p:decide("root@other.example", "contact-only", { admin = true })), "other-host", "but no contact invites")
 eq(p:may_invite_new_users("root@example.com", { admin = true }), true, "admins")
+eq(select(2, p:contact_invite("root@example.com", { admin = true, may_invite_users = false })), "permission", "the host's permission over admin")
 
 -- Landing links, fragments, forms.
 eq(xi.landing_link("https://{host}/i/{invite.token}", "example.com", bound.record), "https://example.com/i/" .. bound.token, "landing_link")
@@ -373,6 +374,9 @@ for _, bad in ipairs(bad_values) do
 	try("policy:decide type", p.decide, p, "a@example.com", bad)
 	try("policy:contact_invite", p.contact_invite, p, "a@example.com", bad)
 	try("policy:may_invite_new_users", p.may_invite_new_users, p, bad)
+	for _, field in ipairs({ "admin", "roles", "may_invite_users" }) do
+		try("policy:contact_invite who." .. field, p.contact_invite, p, "a@example.com", { [field] = bad })
+	end
 	try("use_changes", v.use_changes, bad)
 end
 -- A record table shaped wrong in every field.

@@ -28,6 +28,11 @@ def shell(server, line):
     return out
 
 
+def shown_expiry(server, token) -> str:
+    """The Expires line of invite:show for `token`."""
+    return re.search(r"Expires: (\S+)", shell(server, f"invite:show('example.com', '{token}')")).group(1)
+
+
 def test_generate_flags(prosody):
     server = prosody(users=USERS, plugin_paths=[FIXTURES], modules=[
         "invites", "invites_adhoc", "invites_register", "groups_internal"])
@@ -45,8 +50,7 @@ def test_generate_flags(prosody):
     # --expires-after PERIOD.
     before = time.time()
     token = generate(server, "--expires-after", "2 days")
-    shown = shell(server, f"invite:show('example.com', '{token}')")
-    expires = re.search(r"Expires: (\S+)", shown).group(1)
+    expires = shown_expiry(server, token)
     assert expires[:10] in days_from(before, 172800)
     # Bad input: a clear message and a non-zero exit, nothing written.
     for args, message in [
@@ -65,7 +69,7 @@ def test_invite_expiry_is_a_period(prosody):
     server = prosody(users=USERS, config='invite_expiry = "3 days"')
     before = time.time()
     token = generate(server)
-    expires = re.search(r"Expires: (\S+)", shell(server, f"invite:show('example.com', '{token}')")).group(1)
+    expires = shown_expiry(server, token)
     assert expires[:10] in days_from(before, 3 * 86400)
 
 
@@ -76,7 +80,7 @@ def test_an_ambiguous_invite_expiry_is_refused(prosody):
         r'invite_expiry: ambiguous period "1m": write "1 min" for minutes or "1 mon" for months; using 1 week')
     before = time.time()
     token = generate(server)
-    expires = re.search(r"Expires: (\S+)", shell(server, f"invite:show('example.com', '{token}')")).group(1)
+    expires = shown_expiry(server, token)
     assert expires[:10] in days_from(before, 7 * 86400)
 
 
@@ -92,7 +96,7 @@ def test_invite_expiry_false_is_never_and_other_types_are_refused(prosody):
         r"invite_expiry: expected a period \(seconds, \"2 days\" or \"never\"\), not a table; using 1 week")
     before = time.time()
     token = generate(server)
-    expires = re.search(r"Expires: (\S+)", shell(server, f"invite:show('example.com', '{token}')")).group(1)
+    expires = shown_expiry(server, token)
     assert expires[:10] in days_from(before, 7 * 86400)
 
 
@@ -104,7 +108,7 @@ def test_create_account_reset_takes_a_ttl_after_nil_data(prosody):
     for call in ('create_account_reset("alice", 3 * 86400)', 'create_account_reset("alice", nil, 3 * 86400)'):
         out = server.prosodyctl("shell", f'> return prosody.hosts["example.com"].modules.invites.{call}.token').stdout
         token = re.search(r"[A-Za-z0-9_-]{24}", out).group(0)
-        expires = re.search(r"Expires: (\S+)", shell(server, f"invite:show('example.com', '{token}')")).group(1)
+        expires = shown_expiry(server, token)
         assert expires[:10] in days_from(before, 3 * 86400), (call, expires)
 
 
