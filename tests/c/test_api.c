@@ -1489,6 +1489,29 @@ static void reusable_and_legacy_roles(void)
 /* A call from a thread-specific-data destructor, which runs after the
  * thread's Rust thread-locals are gone: an error code, not an abort. */
 static _Atomic xi_result in_destructor = XI_RESULT_OK;
+/* Prosody 0.12 on Lua 5.4 with invite_expiry = 1000/3 stores a float
+ * expiry (util.json writes tostring of it). Read with the fraction dropped,
+ * the invite is valid to the same second as in Prosody, whose check is
+ * os.time() > expires. */
+static void fractional_expiry(void)
+{
+	set_context("fractional expiry");
+	xi_record *r = NULL;
+	CHECK_OK(xi_record_from_json("{\"type\":\"register\",\"jid\":\"example.com\",\"token\":\"" T0
+				     "\",\"allow_registration\":true,\"created_at\":1795268421,"
+				     "\"expires\":1795268754.3333}",
+				     &r));
+	int64_t expires = 0;
+	CHECK_OK(xi_record_expires(r, &expires));
+	CHECK_INT(expires, 1795268754);
+	xi_valid_invite *v = validate_registration(T0, r, 1795268754);
+	xi_valid_invite_free(v);
+	xi_valid_invite *late = NULL;
+	CHECK_RESULT(xi_validate(T0, r, NULL, NULL, 1795268755, &late), XI_RESULT_TOKEN_EXPIRED);
+	CHECK(late == NULL);
+	xi_record_free(r);
+}
+
 static void call_in_destructor(void *unused)
 {
 	(void)unused;
@@ -1554,6 +1577,7 @@ int main(void)
 	policy_messages();
 	prepped_usernames();
 	reusable_and_legacy_roles();
+	fractional_expiry();
 	calls_during_teardown();
 	set_context("");
 	return check_finish();

@@ -372,8 +372,9 @@ static void records(void)
 	    "[]",
 	    "{\"type\":\"register\"}",
 	    "{\"type\":\"join\",\"jid\":\"example.com\",\"token\":\"" T0 "\"}",
-	    "{\"type\":\"register\",\"jid\":\"example.com\",\"token\":\"" T0 "\",\"expires\":1.5}",
+	    "{\"type\":\"register\",\"jid\":\"example.com\",\"token\":\"" T0 "\",\"max_uses\":2.5}",
 	    "{\"type\":\"register\",\"jid\":\"example.com\",\"token\":\"" T0 "\",\"expires\":1e300}",
+	    "{\"type\":\"register\",\"jid\":\"example.com\",\"token\":\"" T0 "\",\"expires\":-1e300}",
 	    "{\"type\":\"register\",\"jid\":\"example.com\",\"token\":\"" T0 "\",\"uses\":-1}",
 	    "{\"type\":\"register\",\"jid\":\"example.com\",\"token\":\"" T0
 	    "\",\"additional_data\":{\"roles\":{\"a\":1}}}",
@@ -409,12 +410,18 @@ static void records(void)
 	FAILS(xi_contact_expiry_parse(empty, &e), XI_RESULT_INVALID_RECORD, e == I64_SENT);
 	FAILS(xi_contact_expiry_parse(long_text, &e), XI_RESULT_INVALID_RECORD, e == I64_SENT);
 	FAILS(xi_contact_expiry_parse(long_digits, &e), XI_RESULT_INVALID_RECORD, e == I64_SENT);
-	FAILS(xi_contact_expiry_parse("1.5", &e), XI_RESULT_INVALID_RECORD, e == I64_SENT);
+	FAILS(xi_contact_expiry_parse("1e300", &e), XI_RESULT_INVALID_RECORD, e == I64_SENT);
+	FAILS(xi_contact_expiry_parse("9223372036854775807.0", &e), XI_RESULT_INVALID_RECORD,
+	      e == I64_SENT);
 	FAILS(xi_contact_expiry_parse("\"1\"", &e), XI_RESULT_INVALID_RECORD, e == I64_SENT);
 	FAILS(xi_contact_expiry_parse("9223372036854775808", &e), XI_RESULT_INVALID_RECORD,
 	      e == I64_SENT);
 	CHECK_OK(xi_contact_expiry_parse(" 1795873222.0 ", &e));
 	CHECK_INT(e, 1795873222);
+	/* What Prosody on Lua 5.4 stores with invite_expiry = 1000/3: the
+	 * fraction of a second is dropped. */
+	CHECK_OK(xi_contact_expiry_parse("1795268754.3333", &e));
+	CHECK_INT(e, 1795268754);
 }
 
 /* --- validation and the gate ------------------------------------------------ */

@@ -95,6 +95,43 @@ for _, file in ipairs(captured.internal_files) do
 end
 check(files >= 3, "internal storage files read")
 
+-- A fractional invite_expiry (1000/3): Prosody 0.12 on Lua 5.3 and later
+-- stores os.time() + ttl as a float, in the host-level record and in the
+-- inviter's user-level entry, and compares `os.time() > expires`. Read
+-- with the fraction dropped, such an invite is valid to the same second.
+do
+	local created = 1795268421
+	local expires = created + 1000 / 3 -- 1795268754.3333...
+	local token = "Xb9sT2vR7qLm4KpZ8wYd1eFg"
+	local record = {
+		type = "roster", jid = "romeo@example.com", token = token, allow_registration = true,
+		uri = "xmpp:romeo@example.com?roster;preauth=" .. token .. ";ibr=y",
+		created_at = created, expires = expires,
+	}
+	for _, now in ipairs({ created, 1795268754 }) do
+		local valid, err = xi.validate{ token = token, record = record, now = now }
+		check(valid and valid.expires == 1795268754, "fractional expiry valid at " .. now, err)
+		valid, err = xi.validate{ token = token, contact_expires = expires, inviter = "romeo", now = now }
+		check(valid and valid.expires == 1795268754, "fractional user-level entry valid at " .. now, err)
+	end
+	local late, err = xi.validate{ token = token, record = record, now = 1795268755 }
+	eq(err, "token-expired", "fractional expiry expired the second after")
+	check(late == nil, "no invite after expiry")
+	late, err = xi.validate{ token = token, contact_expires = expires, inviter = "romeo", now = 1795268755 }
+	eq(err, "token-expired", "fractional user-level entry expired the second after")
+	eq(xi.record_pending(record, 1795268754), true, "fractional record pending")
+	-- The JSON Prosody's util.json writes for it (tostring of the float).
+	local json = ('{"type":"roster","jid":"romeo@example.com","token":"%s","created_at":%d,"expires":%s,"allow_registration":true}')
+		:format(token, created, ("%.14g"):format(expires))
+	local from_json, jerr = xi.record_from_json(json)
+	check(from_json and from_json.expires == 1795268754, "fractional expiry from JSON", jerr)
+	for _, bad in ipairs({ 0 / 0, -math.huge, 1e300 }) do
+		record.expires = bad
+		local none, code = xi.validate{ token = token, record = record, now = created }
+		check(none == nil and code == "invalid-record", "expires " .. tostring(bad) .. " is refused", code)
+	end
+end
+
 -- Records the module writes read back in Prosody's shape.
 local made = assert(xi.create{ type = "group", host = "example.com", groups = { "g1" }, ttl = 3600, now = 1795268422 })
 eq(made.record.reusable, true, "group with ttl is reusable")

@@ -98,6 +98,22 @@ def test_stock_to_ours_and_back(prosody):
     assert run(subscribe(server, "s1@example.com", "alice@example.com", ours_contact_only))
 
 
+def test_stock_invites_with_a_fractional_expiry(prosody):
+    # invite_expiry = 1000/3 makes stock store os.time() + ttl as a float.
+    # (Stock's own ad-hoc commands then fail formatting that expiry, so
+    # prosodyctl is how stock makes such an invite.)
+    server = prosody(users=USERS, ours=False, config="invite_expiry = 1000/3")
+    token = stock_generate(server)
+    stored = server.stored_invites()
+    assert re.search(r"expires\W+\d{10}\.\d", stored), stored
+    server.stop()
+    server.ours = True
+    server.start()
+    # Ours reads it, the fraction of a second dropped, and it works.
+    assert run(register(server, token, "frac"))[1][0]
+    assert run(can_login(server, "frac@example.com"))
+
+
 @pytest.mark.skipif(not PROSODY_13, reason=f"stock Prosody 13's invite_expiry = \"never\"; this is {PROSODY_VERSION} (tests/prosody/prosody13.sh runs it)")
 def test_stock_13_never_expiring_invites(prosody):
     # Stock 13 stores expires = math.huge for invite_expiry = "never".

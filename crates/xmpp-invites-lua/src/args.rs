@@ -241,7 +241,10 @@ impl Opts {
     /// [`crate::record::infinite_expiry`] maps it.
     pub(crate) fn opt_expiry(&self, key: &str) -> mlua::Result<Option<i64>> {
         match self.get(key)? {
-            Value::Number(n) => match crate::record::infinite_expiry(n) {
+            // A fraction of a second is dropped, as in a record's expires.
+            Value::Number(n) => match crate::record::infinite_expiry(n)
+                .or_else(|| invites::unix_seconds_from_f64(n))
+            {
                 Some(e) => Ok(Some(e)),
                 None => want_int(self.func, &format!("opts.{key}"), Value::Number(n)).map(Some),
             },

@@ -32,7 +32,7 @@ fn int(v: Value, key: &str) -> Result<i64, RecordError> {
             Ok(n as i64)
         }
         other => Err(invalid(format!(
-            "{key}: expected whole seconds, found {other:?}"
+            "{key}: expected a whole number, found {other:?}"
         ))),
     }
 }
@@ -50,11 +50,26 @@ pub(crate) fn infinite_expiry(n: f64) -> Option<i64> {
     (n == f64::INFINITY).then_some(invites::NEVER_EXPIRES)
 }
 
-/// An expiry time: whole seconds, or `math.huge` for never.
+/// A stored time in seconds: an integer, or a float whose fraction is
+/// dropped ([`invites::unix_seconds_from_f64`]: Prosody on Lua 5.3 and later
+/// stores `os.time() + ttl` as a float when `invite_expiry` is fractional).
+fn time(v: Value, key: &str) -> Result<i64, RecordError> {
+    match v {
+        Value::Integer(i) => Ok(i),
+        Value::Number(n) => invites::unix_seconds_from_f64(n)
+            .ok_or_else(|| invalid(format!("{key}: expected a time in seconds, found {n}"))),
+        other => Err(invalid(format!(
+            "{key}: expected a time in seconds, found {}",
+            other.type_name()
+        ))),
+    }
+}
+
+/// An expiry time: a time in seconds, or `math.huge` for never.
 fn expiry(v: Value, key: &str) -> Result<i64, RecordError> {
     match v {
-        Value::Number(n) => infinite_expiry(n).map_or_else(|| int(v, key), Ok),
-        other => int(other, key),
+        Value::Number(n) => infinite_expiry(n).map_or_else(|| time(v, key), Ok),
+        other => time(other, key),
     }
 }
 
@@ -203,7 +218,7 @@ pub(crate) fn from_table(lua: &Lua, t: &Table) -> Result<InviteRecord, RecordErr
             "allow_registration" => r.allow_registration = boolean(v, "allow_registration")?,
             "additional_data" => r.additional_data = Some(additional_data(lua, v)?),
             "uri" => r.uri = string(v, "uri")?,
-            "created_at" => r.created_at = Some(int(v, "created_at")?),
+            "created_at" => r.created_at = Some(time(v, "created_at")?),
             "expires" => r.expires = Some(expiry(v, "expires")?),
             "reusable" => r.reusable = Some(boolean(v, "reusable")?),
             "landing_page" => r.landing_page = Some(string(v, "landing_page")?),

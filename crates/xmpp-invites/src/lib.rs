@@ -69,7 +69,10 @@ pub use landing::{LandingPage, fragment_link};
 pub use period::{NEVER_EXPIRES, Period, PeriodError};
 pub use policy::{ADMIN_ROLE, ContactInvite, Decision, Policy, Reason, Requester};
 pub use quota::{ChainLimit, IssuedInvite, QuotaError, Quotas, reserved_by};
-pub use record::{AdditionalData, ContactRecord, InviteAction, InviteRecord, RecordError, Roles};
+pub use record::{
+    AdditionalData, ContactRecord, InviteAction, InviteRecord, RecordError, Roles,
+    unix_seconds_from_f64,
+};
 pub use template::{
     Filter, MAX_RENDERED_LEN, MAX_TEMPLATE_DEPTH, MAX_TEMPLATE_STEPS, Renderer, TemplateError,
     strip_scheme, url_escape, xml_escape,

@@ -245,11 +245,12 @@ pub struct InviteRecord {
     /// rest: the URI holds the token.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub uri: String,
-    /// Unix seconds at creation.
+    /// Unix seconds at creation. This and `expires` are read as
+    /// [`unix_seconds_from_f64`] reads a float: a fraction is dropped.
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "de_lua_int"
+        deserialize_with = "de_lua_time"
     )]
     pub created_at: Option<i64>,
     /// Unix seconds after which the invite is expired; `None` never expires
@@ -265,7 +266,7 @@ pub struct InviteRecord {
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "de_lua_int"
+        deserialize_with = "de_lua_time"
     )]
     pub expires: Option<i64>,
     /// Whether using the invite leaves it in place (group invites with a
@@ -414,7 +415,8 @@ pub struct ContactRecord {
 
 impl ContactRecord {
     /// Reads the stored number (`"1795873222"`, or a float such as
-    /// `"1795873222.0"` written by a Lua 5.1 host).
+    /// `"1795873222.0"` written by a Lua 5.1 host; a fraction of a second
+    /// is dropped, as [`unix_seconds_from_f64`] says).
     ///
     /// ```
     /// let r = xmpp_invites::ContactRecord::from_json("1795873222").unwrap();
@@ -423,7 +425,7 @@ impl ContactRecord {
     pub fn from_json(text: &str) -> Result<Self, RecordError> {
         let value: Value =
             serde_json::from_str(text.trim()).map_err(|e| RecordError::Invalid(e.to_string()))?;
-        lua_int(&value)
+        lua_time(&value)
             .map(|expires| Self { expires })
             .ok_or_else(|| {
                 RecordError::Invalid(format!("expected an expiry time in seconds, found {value}"))
@@ -437,7 +439,7 @@ impl ContactRecord {
 }
 
 /// An integer from a JSON number that Lua may have written as a float.
-pub(crate) fn lua_int(v: &Value) -> Option<i64> {
+fn lua_int(v: &Value) -> Option<i64> {
     let n = v.as_number()?;
     if let Some(i) = n.as_i64() {
         return Some(i);
@@ -447,12 +449,49 @@ pub(crate) fn lua_int(v: &Value) -> Option<i64> {
     (f.fract() == 0.0 && (i64::MIN as f64..i64::MAX as f64).contains(&f)).then_some(f as i64)
 }
 
-fn de_lua_int<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+/// A stored time in Unix seconds that Lua wrote as a number: its whole
+/// seconds (the floor), or `None` for NaN, an infinity or a number out of
+/// range.
+///
+/// Prosody computes `expires = os.time() + ttl`, and on Lua 5.3 and later an
+/// `invite_expiry` that is not a whole number of seconds (`1000/3`) makes
+/// that a float such as `1795268754.3333`, which it stores as written and
+/// compares as `os.time() > expires`. The clock gives whole seconds, so
+/// `now > expires` holds exactly when `now > floor(expires)`: the floor
+/// keeps every such invite valid until the same second as in Prosody.
+///
+/// ```
+/// use xmpp_invites::unix_seconds_from_f64;
+/// assert_eq!(unix_seconds_from_f64(1795268754.3333), Some(1795268754));
+/// assert_eq!(unix_seconds_from_f64(-0.5), Some(-1));
+/// assert_eq!(unix_seconds_from_f64(f64::NAN), None);
+/// assert_eq!(unix_seconds_from_f64(1e300), None);
+/// ```
+pub fn unix_seconds_from_f64(n: f64) -> Option<i64> {
+    let f = n.floor();
+    // i64::MAX as f64 rounds up to 2^63, the first value that does not fit;
+    // NaN and the infinities are outside the range.
+    (i64::MIN as f64..i64::MAX as f64)
+        .contains(&f)
+        .then_some(f as i64)
+}
+
+/// A stored time from a JSON number: an integer, or a float read as
+/// [`unix_seconds_from_f64`] reads it.
+fn lua_time(v: &Value) -> Option<i64> {
+    let n = v.as_number()?;
+    match n.as_i64() {
+        Some(i) => Some(i),
+        None => unix_seconds_from_f64(n.as_f64()?),
+    }
+}
+
+fn de_lua_time<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
     match Option::<Value>::deserialize(d)? {
         None | Some(Value::Null) => Ok(None),
-        Some(v) => lua_int(&v)
+        Some(v) => lua_time(&v)
             .map(Some)
-            .ok_or_else(|| de::Error::custom(format!("expected whole seconds, found {v}"))),
+            .ok_or_else(|| de::Error::custom(format!("expected a time in seconds, found {v}"))),
     }
 }
 
@@ -522,18 +561,37 @@ mod tests {
     }
 
     #[test]
-    fn reads_floats_and_rejects_fractions() {
+    fn reads_floats_and_drops_fractions_of_times() {
         let r = InviteRecord::from_json(
             r#"{"type":"roster","jid":"a@b","token":"t","uri":"","created_at":1.0e9,"expires":1000000000.0}"#,
         )
         .unwrap();
         assert_eq!(r.created_at, Some(1_000_000_000));
-        assert!(
-            InviteRecord::from_json(r#"{"type":"roster","jid":"a@b","token":"t","expires":1.5}"#)
-                .is_err()
+        // What Prosody 0.12 on Lua 5.4 writes with invite_expiry = 1000/3
+        // (its own util.json): the invite stays valid to the same second.
+        let r = InviteRecord::from_json(
+            r#"{"type":"register","jid":"example.com","token":"t","uri":"","created_at":1795268421,"expires":1795268754.3333,"allow_registration":true}"#,
+        )
+        .unwrap();
+        assert_eq!(r.expires, Some(1_795_268_754));
+        assert_eq!(
+            ContactRecord::from_json("1795268754.3333").unwrap().expires,
+            1_795_268_754
         );
+        assert_eq!(
+            InviteRecord::from_json(r#"{"type":"roster","jid":"a@b","token":"t","expires":-1.5}"#)
+                .unwrap()
+                .expires,
+            Some(-2)
+        );
+        for bad in ["1e300", "-1e300", "9223372036854775807.0"] {
+            let json = format!(r#"{{"type":"roster","jid":"a@b","token":"t","expires":{bad}}}"#);
+            assert!(InviteRecord::from_json(&json).is_err(), "{json}");
+            assert!(ContactRecord::from_json(bad).is_err(), "{bad}");
+        }
+        // Counts stay whole.
         assert!(
-            InviteRecord::from_json(r#"{"type":"roster","jid":"a@b","token":"t","expires":1e300}"#)
+            InviteRecord::from_json(r#"{"type":"register","jid":"a","token":"t","max_uses":2.5}"#)
                 .is_err()
         );
     }
@@ -644,7 +702,7 @@ mod tests {
         assert_eq!(ContactRecord::from_json(" 17 ").unwrap().expires, 17);
         assert_eq!(ContactRecord::from_json("17.0").unwrap().expires, 17);
         assert!(ContactRecord::from_json("\"17\"").is_err());
-        assert!(ContactRecord::from_json("17.5").is_err());
+        assert_eq!(ContactRecord::from_json("17.5").unwrap().expires, 17);
     }
 
     #[test]
