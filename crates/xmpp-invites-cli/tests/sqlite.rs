@@ -168,6 +168,92 @@ fn new_database_is_private() {
     assert_eq!(mode(&path(&prosody)), 0o640);
 }
 
+/// `--database` names a file, whatever SQLite would make of the name:
+/// `file:` is no URI and `:memory:` no in-memory database (either would
+/// leave the private file unused, the tokens in a 0644 file or nowhere),
+/// and a link to a missing file is refused rather than have SQLite create
+/// its target with the umask's mode.
+#[test]
+fn database_names_are_files() {
+    let db = Db::sqlite();
+    let dir = db.dir.path();
+    let run_in = |database: &str, args: &[&str]| {
+        let out = std::process::Command::new("sh")
+            .args(["-c", "umask 022; exec \"$0\" \"$@\"", common::BIN])
+            .args(["--database", database, "--json"])
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        common::Run::from(out)
+    };
+    for name in ["file:inv.db", ":memory:", "file:x.db?mode=memory"] {
+        let created = run_in(name, &["create", "account", "example.com"]);
+        assert_eq!(created.code, 0, "{name}: {created:?}");
+        let token = created.json()["token"].as_str().unwrap().to_owned();
+        assert_eq!(mode(&dir.join(name)), 0o600, "{name}");
+        // A later process finds the invite in that file.
+        let shown = run_in(name, &["show", "example.com", &token]);
+        assert_eq!(shown.code, 0, "{name}: {shown:?}");
+    }
+    // No file SQLite would have made of those names instead.
+    assert!(!dir.join("inv.db").exists() && !dir.join("x.db").exists());
+
+    std::os::unix::fs::symlink("missing.sqlite3", dir.join("link.sqlite3")).unwrap();
+    let run = run_in("link.sqlite3", &["create", "account", "example.com"]);
+    assert_eq!(run.code, 3, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("symbolic link to a file that does not exist"),
+        "{run:?}"
+    );
+    assert!(!dir.join("missing.sqlite3").exists());
+    // A link to an existing database is followed.
+    let target = Db::sqlite();
+    target.ok(&["create", "account", "example.com"]);
+    std::os::unix::fs::symlink(path(&target), dir.join("good.sqlite3")).unwrap();
+    assert_eq!(
+        run_in("good.sqlite3", &["create", "account", "example.com"]).code,
+        0
+    );
+    assert_eq!(
+        target
+            .json(&["list", "example.com"])
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
+/// Processes that create invites in a new database at once all succeed:
+/// putting the new file in WAL mode does not wait for a lock by itself
+/// (SQLite answers "busy" at once), so the tool retries it.
+#[test]
+fn parallel_first_creates() {
+    for round in 0..40 {
+        let db = Db::sqlite();
+        let children: Vec<_> = (0..4)
+            .map(|_| {
+                db.cmd()
+                    .args(["create", "account", "example.com"])
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for child in children {
+            let out = child.wait_with_output().unwrap();
+            assert!(out.status.success(), "round {round}: {out:?}");
+        }
+        assert_eq!(
+            db.json(&["list", "example.com"]).as_array().unwrap().len(),
+            4
+        );
+    }
+}
+
 /// Runs the tool as a child process, killed if it has not finished within
 /// a minute or has written 64 MiB (a scan that never ends), which fails
 /// the test.

@@ -53,7 +53,7 @@ impl SqliteStore {
             create_private(path, &name)?;
         }
         let fail = |e| sqlite_error(&name, lock_timeout, e);
-        let conn = Connection::open_with_flags(path, flags).map_err(fail)?;
+        let conn = Connection::open_with_flags(as_file_name(path), flags).map_err(fail)?;
         conn.busy_timeout(lock_timeout).map_err(fail)?;
         let mut store = Self {
             conn,
@@ -130,6 +130,31 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// Puts a new, empty database in WAL mode. The switch takes the file's
+    /// exclusive lock without the busy handler: while another process that
+    /// opened the new file at the same moment holds a lock, SQLite answers
+    /// "busy" at once, so this retries until the lock timeout.
+    fn wal(&self) -> Result<()> {
+        let deadline = std::time::Instant::now() + self.lock_timeout;
+        loop {
+            match self
+                .conn
+                .query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0))
+            {
+                Ok(_) => return Ok(()),
+                Err(e)
+                    if matches!(
+                        e.sqlite_error_code(),
+                        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+                    ) && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                Err(e) => return Err(self.fail(e)),
+            }
+        }
+    }
+
     fn check_columns(&self) -> Result<()> {
         let mut stmt = self
             .conn
@@ -151,9 +176,7 @@ impl SqliteStore {
             .query_row("PRAGMA page_count", [], |r| r.get(0))
             .map_err(|e| self.fail(e))?;
         if pages == 0 {
-            self.conn
-                .query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0))
-                .map_err(|e| self.fail(e))?;
+            self.wal()?;
         }
         let tx = self
             .conn
@@ -185,12 +208,39 @@ fn create_private(path: &Path, name: &str) -> Result<()> {
         .open(path)
     {
         Ok(_) => Ok(()),
+        // A symbolic link to a file that does not exist is "already there"
+        // to create_new, and SQLite would create its target with the
+        // umask's mode.
+        Err(e)
+            if e.kind() == std::io::ErrorKind::AlreadyExists
+                && path.symlink_metadata().is_ok_and(|m| m.is_symlink())
+                && !path.exists() =>
+        {
+            Err(Error::store(
+                "database-open",
+                format!("{name} is a symbolic link to a file that does not exist"),
+                "point --database at the file itself, or create the link's target first (chmod 600 it: it will hold live tokens)",
+            ))
+        }
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
         Err(e) => Err(Error::store(
             "database-open",
             format!("cannot create {name}: {e}"),
             "check that the directory exists and that this user may write to it",
         )),
+    }
+}
+
+/// The path as SQLite must be given it to open that file: SQLite reads a
+/// name that starts with `file:` as a URI (`file:x?mode=memory` is no file
+/// at all) and `:memory:` as an in-memory database, which would leave the
+/// file made private above unused and the invites elsewhere or nowhere. A
+/// relative path is given as `./PATH`, which SQLite takes as a file name.
+fn as_file_name(path: &Path) -> std::borrow::Cow<'_, Path> {
+    if path.is_relative() {
+        std::borrow::Cow::Owned(Path::new(".").join(path))
+    } else {
+        std::borrow::Cow::Borrowed(path)
     }
 }
 
