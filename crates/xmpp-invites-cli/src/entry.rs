@@ -203,7 +203,8 @@ pub(crate) fn record_json(host: &str, record: &InviteRecord, now: i64) -> Value 
 }
 
 /// The JSON description of a contact-only invite (a user-level entry
-/// without a host-level record).
+/// without a host-level record): the keys of [`record_json`], those the
+/// entry does not store `null`.
 pub(crate) fn contact_json(row: &Row, expires: i64, now: i64) -> Value {
     json!({
         "token": row.key,
@@ -211,7 +212,19 @@ pub(crate) fn contact_json(row: &Row, expires: i64, now: i64) -> Value {
         "type": InviteType::ContactOnly.as_str(),
         "jid": format!("{}@{}", row.user, row.host),
         "uri": contact_uri(&row.host, &row.user, &row.key),
+        "landing_page": null,
         "inviter": row.user,
+        "username": null,
+        "reset_username": null,
+        "roles": null,
+        "groups": null,
+        "note": null,
+        "source": null,
+        "reusable": false,
+        "max_uses": null,
+        "uses": null,
+        "created_at": null,
+        "created_at_utc": null,
         "expires": expires,
         "expires_utc": Times::of(expires).utc,
         "expired": now > expires,

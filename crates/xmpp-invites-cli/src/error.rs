@@ -18,6 +18,9 @@ pub(crate) enum Exit {
     Store = 3,
     /// A stored row is not an invite record (corrupt or foreign data).
     Data = 4,
+    /// The change was made (invites created, a token spent, rows removed)
+    /// but its report could not be written to standard output.
+    Unreported = 5,
 }
 
 impl From<Exit> for ExitCode {

@@ -45,6 +45,7 @@ fn main() -> ExitCode {
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
     let json = cli.global.json;
+    output::notes_as_json(json);
     let result = Settings::resolve(&cli.global, now)
         .and_then(|settings| commands::run(&settings, &cli.command));
     match result {

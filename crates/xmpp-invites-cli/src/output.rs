@@ -2,13 +2,60 @@
 //! codes, progress bars on a terminal.
 
 use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use qrcode::QrCode;
 use qrcode::render::unicode::Dense1x2;
 use xmpp_invites::{NEVER_EXPIRES, format_datetime};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Exit, Result};
+
+/// Whether `--json` was given: notes on standard error are then JSON too.
+static JSON_NOTES: AtomicBool = AtomicBool::new(false);
+
+/// Makes [`note`] write JSON (with `--json`), once at start.
+pub(crate) fn notes_as_json(json: bool) {
+    JSON_NOTES.store(json, Ordering::Relaxed);
+}
+
+/// A note on standard error: something the command did not stop for but
+/// that the user should know. With `--json`, one JSON object per line
+/// (`{"note": {"code": …, "message": …}}`), so that everything on standard
+/// error parses as JSON.
+pub(crate) fn note(code: &'static str, message: &str) {
+    if JSON_NOTES.load(Ordering::Relaxed) {
+        eprintln!(
+            "{}",
+            serde_json::json!({ "note": { "code": code, "message": message } })
+        );
+    } else {
+        eprintln!("xmpp-invites: note: {}", printable(message));
+    }
+}
+
+/// The report of a change that was committed: if it cannot be written,
+/// the error says what was done (exit 5), so that nobody takes the
+/// failure for "nothing happened" and retries. A reader that went away
+/// (`| head`) stays quiet, as for every command.
+pub(crate) fn after_change(
+    report: Result<()>,
+    done: impl FnOnce() -> String,
+    hint: impl FnOnce() -> String,
+) -> Result<()> {
+    match report {
+        Err(e) if e.code == "output-failed" => Err(Error::new(
+            Exit::Unreported,
+            "output-failed",
+            format!("{}, but {}", done(), e.message),
+            format!(
+                "the change stands, do not run the command again: {}",
+                hint()
+            ),
+        )),
+        other => other,
+    }
+}
 
 /// A Unix time for people: local and XEP-0082 UTC.
 #[derive(Debug, Clone, PartialEq, Eq)]

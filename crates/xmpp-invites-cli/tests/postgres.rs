@@ -34,6 +34,7 @@ on_postgres!(
     corrupt_rows,
     json_everywhere,
     config_file,
+    output_failure_after_a_change,
 );
 
 #[test]

@@ -28,6 +28,7 @@ on_sqlite!(
     corrupt_rows,
     json_everywhere,
     config_file,
+    output_failure_after_a_change,
 );
 
 /// A database as Prosody creates it: its schema, rollback journal.

@@ -64,9 +64,9 @@ pub(crate) fn run(settings: &Settings, cmd: &Create) -> Result<()> {
     // store that knows the host only by its other spelling is most likely
     // a Prosody configured with that one, which will not read these.
     if let Some(other) = stored_under(store.as_mut(), &host)? {
-        eprintln!(
-            "xmpp-invites: note: storing under {host}, but {}",
-            spelling_hint(&host, &other)
+        crate::output::note(
+            "other-spelling",
+            &format!("storing under {host}, but {}", spelling_hint(&host, &other)),
         );
     }
     let bar = if count > 1 {
@@ -85,7 +85,16 @@ pub(crate) fn run(settings: &Settings, cmd: &Create) -> Result<()> {
         Ok(())
     })?;
     bar.finish_and_clear();
-    print(settings, &host, &invites, &codes)
+    crate::output::after_change(
+        print(settings, &host, &invites, &codes),
+        || {
+            format!(
+                "{} invite(s) were created and stored on {host}",
+                invites.len()
+            )
+        },
+        || format!("`xmpp-invites list {host}` shows them"),
+    )
 }
 
 fn account(settings: &Settings, a: &CreateAccount) -> Result<(NewInvite, String, u32)> {

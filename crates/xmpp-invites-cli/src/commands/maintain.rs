@@ -7,8 +7,9 @@ use super::{inspect::not_found, not_found_hint, spelling_hint, stored_under, unr
 use crate::args;
 use crate::config::Settings;
 use crate::entry::Entry;
+use crate::entry::redact;
 use crate::error::Result;
-use crate::output::{Out, progress};
+use crate::output::{Out, after_change, progress};
 use crate::store::{self, Access, Position, Row};
 
 /// Deletes every row stored under the token (the record and the inviter's
@@ -26,15 +27,22 @@ pub(crate) fn delete(settings: &Settings, host: &str, key: &str) -> Result<()> {
         Ok(())
     });
     not_found_hint(store.as_mut(), &host, key, written)?;
-    let mut out = Out::new();
-    if settings.json {
-        out.json(&json!({ "deleted": key, "host": host, "rows": removed }))?;
-    } else {
-        out.text(format!(
-            "Deleted invite {key} on {host} ({removed} row(s))."
-        ))?;
-    }
-    out.flush()
+    let report = || {
+        let mut out = Out::new();
+        if settings.json {
+            out.json(&json!({ "deleted": key, "host": host, "rows": removed }))?;
+        } else {
+            out.text(format!(
+                "Deleted invite {key} on {host} ({removed} row(s))."
+            ))?;
+        }
+        out.flush()
+    };
+    after_change(
+        report(),
+        || format!("the invite {} on {host} was deleted", redact(key)),
+        || "it is gone".to_owned(),
+    )
 }
 
 /// Whether `record` is one of `user`'s: created by them (a contact invite
@@ -108,31 +116,48 @@ pub(crate) fn expire(settings: &Settings, jid: &str) -> Result<()> {
         }
         Ok(())
     })?;
-    let mut out = Out::new();
-    if settings.json {
-        out.json(&json!({
+    let mut report = || -> Result<()> {
+        let mut out = Out::new();
+        if settings.json {
+            out.json(&json!({
             "jid": target.to_string(),
             "expired": expired.iter().map(|(k, t)| json!({ "token": k, "type": t })).collect::<Vec<_>>(),
             "expires": past,
             "unreadable_rows": bad,
         }))?;
-    } else if expired.is_empty() {
-        out.line(format!("{target} has no pending invites."))?;
-        if let Some(other) = stored_under(store.as_mut(), &host)? {
-            out.line(format!("Hint: {}.", spelling_hint(&host, &other)))?;
+        } else if expired.is_empty() {
+            out.line(format!("{target} has no pending invites."))?;
+            if let Some(other) = stored_under(store.as_mut(), &host)? {
+                out.line(format!("Hint: {}.", spelling_hint(&host, &other)))?;
+            }
+        } else {
+            out.line(format!(
+                "Expired {} pending invite entr{} of {target}:",
+                expired.len(),
+                if expired.len() == 1 { "y" } else { "ies" }
+            ))?;
+            for (key, kind) in &expired {
+                out.text(format!("  {key}  {kind}"))?;
+            }
+            out.line("`xmpp-invites cleanup` removes them.")?;
         }
+        out.flush()
+    };
+    let report = report();
+    if !expired.is_empty() {
+        after_change(
+            report,
+            || {
+                format!(
+                    "{} pending invite entries of {target} were expired",
+                    expired.len()
+                )
+            },
+            || format!("`xmpp-invites list {host}` shows them"),
+        )?;
     } else {
-        out.line(format!(
-            "Expired {} pending invite entr{} of {target}:",
-            expired.len(),
-            if expired.len() == 1 { "y" } else { "ies" }
-        ))?;
-        for (key, kind) in &expired {
-            out.text(format!("  {key}  {kind}"))?;
-        }
-        out.line("`xmpp-invites cleanup` removes them.")?;
+        report?;
     }
-    out.flush()?;
     unreadable(bad, Some(&host))
 }
 
@@ -181,21 +206,36 @@ pub(crate) fn cleanup(settings: &Settings, host: Option<&str>) -> Result<()> {
         Ok(())
     })?;
     bar.finish_and_clear();
-    let mut out = Out::new();
-    if settings.json {
-        out.json(&json!({
-            "host": host,
-            "removed_records": records,
-            "removed_contact_entries": contacts,
-            "unreadable_rows": bad,
-        }))?;
+    let report = || {
+        let mut out = Out::new();
+        if settings.json {
+            out.json(&json!({
+                "host": host,
+                "removed_records": records,
+                "removed_contact_entries": contacts,
+                "unreadable_rows": bad,
+            }))?;
+        } else {
+            out.line(format!(
+                "Removed {records} expired record(s) and {contacts} expired contact entr{} {}.",
+                if contacts == 1 { "y" } else { "ies" },
+                host.map_or("on every host".to_owned(), |h| format!("on {h}"))
+            ))?;
+        }
+        out.flush()
+    };
+    if records + contacts > 0 {
+        after_change(
+            report(),
+            || {
+                format!(
+                    "{records} expired record(s) and {contacts} expired contact entries were removed"
+                )
+            },
+            || "they are gone".to_owned(),
+        )?;
     } else {
-        out.line(format!(
-            "Removed {records} expired record(s) and {contacts} expired contact entr{} {}.",
-            if contacts == 1 { "y" } else { "ies" },
-            host.map_or("on every host".to_owned(), |h| format!("on {h}"))
-        ))?;
+        report()?;
     }
-    out.flush()?;
     unreadable(bad, host)
 }

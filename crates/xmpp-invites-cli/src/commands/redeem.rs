@@ -54,7 +54,11 @@ pub(crate) fn spend(settings: &Settings, host: &str, presented: &str) -> Result<
     });
     not_found_hint(store.as_mut(), &host, token.as_str(), written)?;
     match spent {
-        Some((valid, outcome)) => report(settings, &host, &valid, Some(outcome)),
+        Some((valid, outcome)) => crate::output::after_change(
+            report(settings, &host, &valid, Some(outcome)),
+            || format!("the invite {} on {host} was used", redact(token.as_str())),
+            || format!("`xmpp-invites show {host} TOKEN` shows what is left of it"),
+        ),
         None => Err(not_found(&host, token.as_str())),
     }
 }

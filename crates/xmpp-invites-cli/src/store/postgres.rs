@@ -99,10 +99,13 @@ impl PgStore {
         match self.client.batch_execute(sql::CREATE_TOKEN_INDEX) {
             Ok(()) => Ok(()),
             Err(e) if e.code() == Some(&SqlState::INSUFFICIENT_PRIVILEGE) => {
-                eprintln!(
-                    "xmpp-invites: note: {} has no index by token and this role may not add one ({e}); finding a token reads all of the host's invites. As the table's owner run: {}",
-                    self.name,
-                    sql::CREATE_TOKEN_INDEX
+                crate::output::note(
+                    "no-token-index",
+                    &format!(
+                        "{} has no index by token and this role may not add one ({e}); finding a token reads all of the host's invites. As the table's owner run: {}",
+                        self.name,
+                        sql::CREATE_TOKEN_INDEX
+                    ),
                 );
                 Ok(())
             }

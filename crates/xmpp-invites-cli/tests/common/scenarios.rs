@@ -698,10 +698,26 @@ pub fn punycode_host(db: &Db) {
     assert_eq!(rows[0][0], ACE);
     assert_eq!(rows[0][1], "jürgen");
     // Creating under the other spelling works, with a note on stderr.
+    let plain = db.run(&["create", "account", "münchen.example"]);
+    assert_eq!(plain.code, 0, "{plain:?}");
+    assert!(
+        plain
+            .stderr
+            .starts_with("xmpp-invites: note: storing under münchen.example"),
+        "{plain:?}"
+    );
+    db.exec("DELETE FROM prosody WHERE host = 'münchen.example'");
+    // With --json the note is JSON too, one object per line.
     let other = db.run(&["--json", "create", "account", "münchen.example"]);
     assert_eq!(other.code, 0, "{other:?}");
+    let note: Value = serde_json::from_str(other.stderr.trim())
+        .unwrap_or_else(|e| panic!("the note is not JSON ({e}): {other:?}"));
+    assert_eq!(note["note"]["code"], "other-spelling", "{other:?}");
     assert!(
-        other.stderr.contains(&format!("invites under {ACE}")),
+        note["note"]["message"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("invites under {ACE}")),
         "{other:?}"
     );
     assert_eq!(
@@ -967,6 +983,52 @@ pub fn json_everywhere(db: &Db) {
     }
     let d = token(&db.json(&["create", "reset", "romeo@example.com"]));
     db.json(&["delete", "example.com", &d]);
+    // Every invite object of list and show has the same keys, whatever its
+    // type, among them those the README promises.
+    db.json(&["create", "contact", "romeo@example.com"]);
+    db.json(&[
+        "create",
+        "contact",
+        "juliet@example.com",
+        "--allow-registration",
+    ]);
+    db.json(&["create", "account", "example.com", "--group", "g"]);
+    let listed = db.json(&["list", "example.com"]);
+    let keys = |v: &Value| {
+        let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        k.sort();
+        k
+    };
+    let items = listed.as_array().unwrap();
+    let types: std::collections::BTreeSet<&str> = items.iter().map(|i| s(&i["type"])).collect();
+    assert_eq!(types.len(), 3, "{listed}");
+    let want = keys(&items[0]);
+    for key in [
+        "token",
+        "host",
+        "type",
+        "jid",
+        "uri",
+        "landing_page",
+        "inviter",
+        "roles",
+        "groups",
+        "expires",
+        "expires_utc",
+        "expired",
+        "record",
+    ] {
+        assert!(want.iter().any(|k| k == key), "{key} missing: {want:?}");
+    }
+    // show adds what else is stored under the token.
+    let mut shown_keys = want.clone();
+    shown_keys.extend(["contact_entries".to_owned(), "unreadable_rows".to_owned()]);
+    shown_keys.sort();
+    for item in items {
+        assert_eq!(keys(item), want, "{item}");
+        let shown = db.json(&["show", "example.com", &token(item)]);
+        assert_eq!(keys(&shown), shown_keys, "{shown}");
+    }
     let e = db.fails(2, &["show", "example.com", &t]).error();
     assert_eq!(e["exit"], 2);
     assert!(e["hint"].as_str().unwrap().len() > 10);
@@ -1050,3 +1112,70 @@ role_format = "list"
         assert!(db.dir.path().join("sub.sqlite3").exists());
     }
 }
+
+/// A change whose report cannot be written (stdout on a full disk) stands,
+/// and the error says what was done, with its own exit status (5), so that
+/// nobody takes it for "nothing happened" and runs the command again. A
+/// command that changed nothing keeps exit 1.
+pub fn output_failure_after_a_change(db: &Db) {
+    let to_full = |args: &[&str]| {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        super::Run::from(
+            db.cmd()
+                .arg("--json")
+                .args(args)
+                .stdout(full)
+                .output()
+                .unwrap(),
+        )
+    };
+    let failed = |run: &super::Run, done: &str| {
+        assert_eq!(run.code, 5, "{run:?}");
+        assert_eq!(run.error_code(), "output-failed", "{run:?}");
+        assert_eq!(run.error()["exit"], 5, "{run:?}");
+        let message = run.error()["message"].as_str().unwrap().to_owned();
+        assert!(message.contains(done), "{message}");
+    };
+    let run = to_full(&["create", "account", "example.com", "--count", "3"]);
+    failed(&run, "3 invite(s) were created and stored on example.com");
+    let listed = db.json(&["list", "example.com"]);
+    let tokens: Vec<String> = listed.as_array().unwrap().iter().map(token).collect();
+    assert_eq!(tokens.len(), 3, "{listed}");
+
+    let run = to_full(&["use", "example.com", &tokens[0]]);
+    failed(&run, "was used");
+    assert_eq!(
+        db.fails(2, &["validate", "example.com", &tokens[0]])
+            .error_code(),
+        "not-found"
+    );
+
+    let run = to_full(&["delete", "example.com", &tokens[1]]);
+    failed(&run, "was deleted");
+    assert!(db.rows_of(&tokens[1]).is_empty());
+
+    let created = db.json(&["create", "account", "romeo@example.com"]);
+    let run = to_full(&["expire", "romeo@example.com"]);
+    failed(
+        &run,
+        "1 pending invite entries of romeo@example.com were expired",
+    );
+    let run = to_full(&["cleanup"]);
+    failed(&run, "1 expired record(s)");
+    assert!(db.rows_of(&token(&created)).is_empty());
+
+    // Nothing changed: a plain output failure.
+    let run = to_full(&["list", "example.com"]);
+    assert_eq!(
+        (run.code, run.error_code().as_str()),
+        (1, "output-failed"),
+        "{run:?}"
+    );
+    let run = to_full(&["cleanup"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(db.rows_of(&tokens[2]).len(), 1);
+}
+
