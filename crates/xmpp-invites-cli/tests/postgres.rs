@@ -35,6 +35,7 @@ on_postgres!(
     json_everywhere,
     config_file,
     output_failure_after_a_change,
+    expire_during_use,
 );
 
 #[test]

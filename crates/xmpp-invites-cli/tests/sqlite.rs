@@ -29,6 +29,7 @@ on_sqlite!(
     json_everywhere,
     config_file,
     output_failure_after_a_change,
+    expire_during_use,
 );
 
 /// A database as Prosody creates it: its schema, rollback journal.

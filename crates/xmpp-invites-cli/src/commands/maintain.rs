@@ -84,22 +84,48 @@ pub(crate) fn expire(settings: &Settings, jid: &str) -> Result<()> {
         expired.clear();
         bad = 0;
         let mut keys = Vec::new();
+        let pending_of_target = |entry: &Entry| match entry {
+            Entry::Record { record, .. } => !record.is_expired(now) && belongs_to(record, &target),
+            Entry::Contact { row, expires } => now <= *expires && row.user == username,
+            Entry::Corrupt { .. } => false,
+        };
         store::scan(tx, Some(&host), |tx, row| {
-            match Entry::read(row) {
-                Entry::Record { row, mut record }
-                    if !record.is_expired(now) && belongs_to(&record, &target) =>
-                {
+            let seen = Entry::read(row);
+            if let Entry::Corrupt { .. } = seen {
+                bad += 1;
+                return Ok(());
+            }
+            if !pending_of_target(&seen) {
+                return Ok(());
+            }
+            // Rewritten as it is now, read again with its rows locked: on
+            // PostgreSQL the scan's pages hold no locks, and a `use` may
+            // have spent the invite since (its record written back would
+            // bring a spent invite back, as an expired one).
+            let (user, key) = (&seen.row().user, &seen.row().key);
+            let Some(now_row) = tx
+                .entries(&host, key)?
+                .into_iter()
+                .find(|r| r.user == *user)
+            else {
+                return Ok(());
+            };
+            let current = Entry::read(now_row);
+            if !pending_of_target(&current) {
+                return Ok(());
+            }
+            match current {
+                Entry::Record { row, mut record } => {
                     record.expires = Some(past);
                     tx.put(&row.host, "", &row.key, "json", &record.to_json())?;
                     expired.push((row.key.clone(), record.invite_type().as_str()));
                     keys.push(row.key);
                 }
-                Entry::Contact { row, expires } if now <= expires && row.user == username => {
+                Entry::Contact { row, .. } => {
                     expire_contact(tx, &row, past)?;
                     expired.push((row.key, "contact entry"));
                 }
-                Entry::Corrupt { .. } => bad += 1,
-                _ => {}
+                Entry::Corrupt { .. } => {}
             }
             Ok(())
         })?;

@@ -1179,3 +1179,55 @@ pub fn output_failure_after_a_change(db: &Db) {
     assert_eq!(db.rows_of(&tokens[2]).len(), 1);
 }
 
+/// `expire` while a `use` of the same invite is under way: the invite is
+/// spent and stays gone. (On PostgreSQL `expire` scans without locks; it
+/// used to write back the record it had read, bringing the spent invite
+/// back as an expired one.)
+pub fn expire_during_use(db: &Db) {
+    for max_uses in [None, Some("2")] {
+        let mut args = vec!["create", "account", "romeo@example.com"];
+        if let Some(n) = max_uses {
+            args.extend(["--max-uses", n]);
+        }
+        let t = token(&db.json(&args));
+        let spender = db
+            .cmd()
+            .args(["--hold-ms", "1500", "use", "example.com", &t])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        let expired = db.run(&["--json", "expire", "romeo@example.com"]);
+        let spent = spender.wait_with_output().unwrap();
+        assert!(spent.status.success(), "{spent:?}");
+        assert_eq!(expired.code, 0, "{expired:?}");
+        let rows = db.rows_of(&t);
+        match max_uses {
+            // Spent and deleted: expire found nothing left to expire.
+            None => {
+                assert!(rows.is_empty(), "{rows:?}");
+                assert_eq!(
+                    expired.json()["expired"],
+                    serde_json::json!([]),
+                    "{expired:?}"
+                );
+            }
+            // One use left, then expired: both changes are in the record.
+            Some(_) => {
+                assert_eq!(rows.len(), 1, "{rows:?}");
+                let record: Value = serde_json::from_str(&rows[0][5]).unwrap();
+                assert_eq!(record["uses"], 1, "{record}");
+                assert!(record["expires"].as_i64().unwrap() < now(), "{record}");
+                db.ok(&["delete", "example.com", &t]);
+            }
+        }
+    }
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
