@@ -1231,10 +1231,12 @@ xi_result xi_policy_set_allow_user_invites(xi_policy *p, bool allow);
 xi_result xi_prep_username(const char *username, char **out);
 
 /**
- * Whether `requester` may create an invite of `type` at `now` under
- * `quotas`, given `n_history` past invites: `XI_RESULT_OK`,
- * `XI_RESULT_MAX_INVITES`, `XI_RESULT_INVITE_TREE_FULL` or
- * `XI_RESULT_CHAIN_TOO_FAST` (the message says when to try again).
+ * Whether `requester` (a username on this host, not a JID) may create an
+ * invite of `type` at `now` under `quotas`, given `n_history` past
+ * invites: `XI_RESULT_OK`, `XI_RESULT_MAX_INVITES`,
+ * `XI_RESULT_INVITE_TREE_FULL` or `XI_RESULT_CHAIN_TOO_FAST` (the message
+ * says when to try again); `XI_RESULT_INVALID_USERNAME` for a requester
+ * that is not a username (`alice@example.com`, ""), whatever the limits.
  *
  * # Safety
  * `quotas` readable; `requester` a string; `history` NULL (with

@@ -919,8 +919,13 @@ static void quotas(void)
 		  "Invitations are being passed on too quickly; try again in 200 seconds");
 	xi_quotas chain3 = {0, 0, 3, 300};
 	CHECK_OK(xi_quota_check(&chain3, "bob", false, XI_INVITE_TYPE_ACCOUNT, history, n, NOW));
-	/* A requester that is no local username has no history. */
-	CHECK_OK(xi_quota_check(&cap, "a b", false, XI_INVITE_TYPE_ACCOUNT, history, n, NOW));
+	/* A requester that is no local username is refused, not let past the
+	 * limits as one with no history. */
+	CHECK_RESULT(xi_quota_check(&cap, "a b", false, XI_INVITE_TYPE_ACCOUNT, history, n, NOW),
+		     XI_RESULT_INVALID_USERNAME);
+	CHECK_RESULT(xi_quota_check(&cap, "alice@example.com", false, XI_INVITE_TYPE_ACCOUNT, history,
+				    n, NOW),
+		     XI_RESULT_INVALID_USERNAME);
 }
 
 /* --- landing pages and fragment links -------------------------------------- */

@@ -507,6 +507,14 @@ static void validation(void)
 	CHECK_RESULT(xi_quota_check(&q, "alice", false, XI_INVITE_TYPE_ACCOUNT, NULL, 1, NOW),
 		     XI_RESULT_NULL_ARGUMENT);
 	CHECK_RESULT(xi_quota_check(&q, "alice", false, 5, h, 1, NOW), XI_RESULT_INVALID_ENUM);
+	/* A JID or an empty name is no username: refused, not let past every
+	 * limit. */
+	CHECK_RESULT(xi_quota_check(&q, "alice", false, XI_INVITE_TYPE_ACCOUNT, h, 1, NOW),
+		     XI_RESULT_MAX_INVITES);
+	CHECK_RESULT(xi_quota_check(&q, "alice@example.com", false, XI_INVITE_TYPE_ACCOUNT, h, 1, NOW),
+		     XI_RESULT_INVALID_USERNAME);
+	CHECK_RESULT(xi_quota_check(&q, "", true, XI_INVITE_TYPE_ACCOUNT, h, 1, NOW),
+		     XI_RESULT_INVALID_USERNAME);
 	CHECK_RESULT(xi_quota_check(&q, BAD, false, XI_INVITE_TYPE_ACCOUNT, h, 1, NOW),
 		     XI_RESULT_INVALID_UTF8);
 	CHECK_RESULT(xi_quota_check(&q, long_bad, false, XI_INVITE_TYPE_ACCOUNT, h, 1, NOW),
@@ -520,10 +528,10 @@ static void validation(void)
 	xi_issued_invite bad_redeemed[] = {{"alice", XI_INVITE_TYPE_ACCOUNT, NOW, NOW, BAD}};
 	CHECK_RESULT(xi_quota_check(&q, "alice", false, XI_INVITE_TYPE_ACCOUNT, bad_redeemed, 1, NOW),
 		     XI_RESULT_INVALID_UTF8);
-	/* Names that are no usernames, and extreme numbers: no history of
-	 * theirs, no overflow. */
-	CHECK_OK(xi_quota_check(&q, "", false, XI_INVITE_TYPE_ACCOUNT, h, 1, NOW));
-	CHECK_OK(xi_quota_check(&q, long_text, false, XI_INVITE_TYPE_ACCOUNT, h, 1, NOW));
+	/* Names that are no usernames are refused; extreme numbers in the
+	 * history: no overflow. */
+	CHECK_RESULT(xi_quota_check(&q, long_text, false, XI_INVITE_TYPE_ACCOUNT, h, 1, NOW),
+		     XI_RESULT_INVALID_USERNAME);
 	xi_issued_invite odd[] = {{"", XI_INVITE_TYPE_ACCOUNT, INT64_MIN, INT64_MAX, long_text},
 				  {long_text, XI_INVITE_TYPE_GROUP, INT64_MAX, INT64_MIN, ""}};
 	xi_quotas extreme = {UINT32_MAX, UINT32_MAX, UINT32_MAX, INT64_MAX};

@@ -208,6 +208,10 @@ local history = {
 eq(select(2, xi.check_quota{ quotas = { max_invites = 2 }, requester = "alice", type = "account-and-contact", history = history, now = NOW }), "max-invites", "quota cap")
 eq(xi.check_quota{ quotas = { max_invites = 2 }, requester = "alice", is_admin = true, type = "account-and-contact", history = history, now = NOW }, true, "admins exempt")
 eq(xi.check_quota{ quotas = "ejabberd", requester = "alice", type = "contact-only", history = history, now = NOW }, true, "ejabberd preset")
+do -- a JID is no username: refused, not let past the cap
+	local ok, code = xi.check_quota{ quotas = { max_invites = 2 }, requester = "alice@example.com", type = "account-and-contact", history = history, now = NOW }
+	check(ok == nil and code == "invalid-username", "quota requester must be a username", ok, code)
+end
 
 -- Policy objects.
 local p = xi.policy{ host = "example.com", allow_user_invites_by_roles = { "trusted" } }

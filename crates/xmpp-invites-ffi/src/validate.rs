@@ -490,10 +490,12 @@ pub struct xi_issued_invite {
     pub redeemed_by: *const c_char,
 }
 
-/// Whether `requester` may create an invite of `type` at `now` under
-/// `quotas`, given `n_history` past invites: `XI_RESULT_OK`,
-/// `XI_RESULT_MAX_INVITES`, `XI_RESULT_INVITE_TREE_FULL` or
-/// `XI_RESULT_CHAIN_TOO_FAST` (the message says when to try again).
+/// Whether `requester` (a username on this host, not a JID) may create an
+/// invite of `type` at `now` under `quotas`, given `n_history` past
+/// invites: `XI_RESULT_OK`, `XI_RESULT_MAX_INVITES`,
+/// `XI_RESULT_INVITE_TREE_FULL` or `XI_RESULT_CHAIN_TOO_FAST` (the message
+/// says when to try again); `XI_RESULT_INVALID_USERNAME` for a requester
+/// that is not a username (`alice@example.com`, ""), whatever the limits.
 ///
 /// # Safety
 /// `quotas` readable; `requester` a string; `history` NULL (with

@@ -5,7 +5,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::jid::prep_username;
+use crate::jid::{JidError, prep_username};
 use crate::kind::InviteType;
 use crate::record::InviteRecord;
 
@@ -71,6 +71,11 @@ pub enum QuotaError {
         /// Seconds until the invite may be created.
         retry_after: i64,
     },
+    /// The requester is not a username (a JID, an empty string, a name
+    /// nodeprep refuses): no limit could be checked against it, so nothing
+    /// is allowed.
+    #[error("the requester must be a username on this host (not a JID): {0}")]
+    InvalidRequester(#[source] JidError),
 }
 
 impl QuotaError {
@@ -81,6 +86,7 @@ impl QuotaError {
             Self::MaxInvites { .. } => "max-invites",
             Self::TreeFull { .. } => "invite-tree-full",
             Self::ChainTooFast { .. } => "chain-too-fast",
+            Self::InvalidRequester(_) => "invalid-username",
         }
     }
 }
@@ -102,7 +108,9 @@ impl Quotas {
 
     /// Whether `requester` (a username on this host; `is_admin` as the host
     /// knows) may create an invite of type `t` at `now`, given the host's
-    /// `history`.
+    /// `history`. A requester that is not a username (`alice@example.com`,
+    /// `""`) is [`QuotaError::InvalidRequester`]: refused, not let through
+    /// every limit.
     ///
     /// ```
     /// use xmpp_invites::{InviteType, IssuedInvite, Quotas, QuotaError};
@@ -124,10 +132,7 @@ impl Quotas {
         history: &[IssuedInvite],
         now: i64,
     ) -> Result<(), QuotaError> {
-        let Ok(requester) = prep_username(requester) else {
-            // Not a local username: nothing of theirs is in the history.
-            return Ok(());
-        };
+        let requester = prep_username(requester).map_err(QuotaError::InvalidRequester)?;
         let history = History::new(history);
         let contact_only = t == InviteType::ContactOnly;
         if let Some(limit) = self.max_invites.filter(|_| !contact_only && !is_admin) {
@@ -332,6 +337,19 @@ mod tests {
         // After expiry the unused one stops counting; the used one stays.
         assert!(q.check("alice", false, ACC, &h, 1001).is_ok());
         assert!(q.check("bob", false, ACC, &h, 10).is_ok());
+        // Not a username: refused, not let past every limit.
+        for bad in ["alice@example.com", "", "a b", "alice/phone"] {
+            let e = q.check(bad, false, ACC, &h, 10).unwrap_err();
+            assert!(
+                matches!(e, QuotaError::InvalidRequester(_)),
+                "{bad:?}: {e:?}"
+            );
+            assert_eq!(e.code(), "invalid-username");
+            assert!(
+                Quotas::default().check(bad, true, ACC, &[], 10).is_err(),
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]
@@ -395,7 +413,7 @@ mod tests {
         assert!(
             Quotas::ejabberd(Some(10))
                 .check("not valid", false, ACC, &cyc, 0)
-                .is_ok()
+                .is_err()
         );
     }
 
