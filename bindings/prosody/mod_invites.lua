@@ -230,16 +230,31 @@ local valid_invite_mt = { __index = valid_invite_methods };
 
 -- Spends the invite (after the registration or subscription succeeded):
 -- nothing for a reusable invite, a use counted for a max_uses invite,
--- otherwise both storage keys deleted.
+-- otherwise both storage keys deleted. Spent as the store has it now, read
+-- again: another redemption may have counted a use since this one was
+-- validated, and writing back the count validated then would lose it (or
+-- bring back an invite another spent). Every change is tried, so that a
+-- failing one does not leave the others undone; the first error is
+-- returned.
 function valid_invite_methods:use()
-	for _, change in ipairs(self._valid:use_changes()) do
+	local now_valid = self._valid;
+	local current, why = get(self.token, not self.inviter and self.username or nil);
+	if current then
+		now_valid = current._valid;
+	elseif why ~= "token-expired" then
+		-- Gone or used up: someone else spent it; nothing is left to do.
+		module:log("debug", "Invite %s already spent: %s", log_token(self.token), why);
+		return true;
+	end
+	local result, first_err = true, nil;
+	for _, change in ipairs(now_valid:use_changes()) do
 		local ok, err = store():set(change.user, change.key, change.value);
 		if not ok then
 			module:log("error", "Failed to spend invite %s: %s", log_token(self.token), err);
-			return nil, "internal-server-error";
+			result, first_err = result and nil, first_err or "internal-server-error";
 		end
 	end
-	return true;
+	return result, first_err;
 end
 
 -- Gets a validated invite (or nil, err). Call :use() on it once it has

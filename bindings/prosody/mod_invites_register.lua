@@ -3,9 +3,10 @@
 -- and pre-approved subscriptions (XEP-0379). Unlike stock 0.12.3 it
 -- enforces bound usernames, never lets a reset invite create an account,
 -- approves contact-only tokens in subscribe presences, re-reads the invite
--- from storage before an account is created (so one single-use token
--- registers one account, however many sessions presented it), and never
--- logs a whole token.
+-- from storage before an account is created and holds a claim on it until
+-- the account exists (so one single-use token registers one account,
+-- however many sessions presented it and whatever yields in between), and
+-- never logs a whole token.
 local st = require "util.stanza";
 local jid_split = require "util.jid".split;
 local jid_bare = require "util.jid".bare;
@@ -123,6 +124,59 @@ module:hook("stanza/iq/urn:xmpp:pars:0:preauth", function(event)
 	return true;
 end);
 
+-- Claims on invites being used. The gate reads the invite again from
+-- storage, but the token is spent only in user-registered, and between the
+-- two other user-registering handlers (prosody-modules' mod_register_dnsbl
+-- waits on DNS) and an async auth or storage backend may yield: another
+-- session's gate would then read the same unspent record. So the gate,
+-- after its last storage read and with nothing between that could yield,
+-- claims the invite for the registration it admits; a claim ends when the
+-- account exists and the invite is spent, when a later handler refuses the
+-- registration, or after CLAIM_TTL seconds (a registration that failed
+-- without a word). Claims are per process, as the sessions are.
+local CLAIM_TTL = 60;
+local claims = {}; -- token -> { [holder] = claimed until (os.time()) }
+
+-- How many registrations the invite admits at once: nil for any number
+-- (reusable), the uses left for a max_uses invite, otherwise one.
+local function admits(fresh)
+	if fresh.reusable then return nil; end
+	local record = fresh._valid.record;
+	if record and record.max_uses then
+		return record.max_uses - (record.uses or 0);
+	end
+	return 1;
+end
+
+-- Claims the invite for `holder` (the table that carries the presented
+-- invite); false when others hold every use it has.
+local function claim(token, holder, limit)
+	local now = os.time();
+	local held = claims[token] or {};
+	local others = 0;
+	for h, until_time in pairs(held) do
+		if until_time < now then
+			held[h] = nil;
+		elseif h ~= holder then
+			others = others + 1;
+		end
+	end
+	if limit and others >= limit then
+		return false;
+	end
+	held[holder] = now + CLAIM_TTL;
+	claims[token] = held;
+	return true;
+end
+
+local function release(token, holder)
+	local held = token and claims[token];
+	if held then
+		held[holder] = nil;
+		if next(held) == nil then claims[token] = nil; end
+	end
+end
+
 -- The invite as the store has it now, or nil, error (it may have been used
 -- or deleted since it was presented).
 local function current(validated_invite)
@@ -187,6 +241,14 @@ module:hook("user-registering", function (event)
 		event.allow_reset = admitted.username;
 	end
 	if fresh then
+		-- Nothing since the storage reads above could yield: claiming here
+		-- is atomic with what they found.
+		if not claim(fresh.token, validated_invite, admits(fresh)) then
+			module:log("debug", "Invite %s is being used by another registration", log_token(fresh.token));
+			event.allowed = false;
+			event.reason = "The invite token is invalid or expired";
+			return;
+		end
 		-- Whoever holds the invite presented (the session, or a web
 		-- registration module) now holds the invite as stored, and what to
 		-- apply once the account exists.
@@ -194,6 +256,16 @@ module:hook("user-registering", function (event)
 		validated_invite.admitted = admitted;
 	end
 end);
+
+-- After every other user-registering handler: one that refused the
+-- registration ends the claim the gate took for it.
+module:hook("user-registering", function (event)
+	local validated_invite = event.validated_invite or (event.session and event.session.validated_invite);
+	if event.allowed == false and validated_invite and validated_invite.admitted then
+		release(validated_invite.token, validated_invite);
+		validated_invite.admitted = nil;
+	end
+end, -1000);
 
 -- Make a *one-way* subscription. User will see when contact is online,
 -- contact will not see when user is online.
@@ -256,6 +328,7 @@ module:hook("user-registered", function (event)
 	local contact_username = event.username;
 	local admitted = validated_invite.admitted;
 	validated_invite:use();
+	release(validated_invite.token, validated_invite);
 	-- The invite stays where it was (as stock leaves it) for the other
 	-- modules' handlers, in whatever order they run (mod_invites_tracking
 	-- reads it); what it admitted is applied once.
@@ -278,4 +351,5 @@ module:hook("user-password-reset", function (event)
 		return;
 	end
 	validated_invite:use();
+	release(validated_invite.token, validated_invite);
 end);

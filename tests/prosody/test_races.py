@@ -6,7 +6,7 @@ import asyncio
 import re
 
 from conftest import run
-from harness import Registrar
+from harness import FIXTURES, Registrar
 from test_register import BAD_TOKEN, can_login, generate
 
 OUR_LOG_SOURCES = re.compile(r"^\S+ \S+ \S+ \S+:(invites|invites_adhoc|invites_register|easy_invite)\t")
@@ -40,6 +40,72 @@ def test_two_sessions_one_single_use_token(prosody):
     assert losers[0][2] == "The invite token is invalid or expired"
     logins = [run(can_login(server, f"{name}@example.com")) for name in ("first", "second")]
     assert sorted(logins) == [False, True]
+
+
+SLOW = ["invites", "invites_adhoc", "invites_register", "slow_registering"]
+
+
+def test_single_use_token_when_a_later_handler_yields(prosody):
+    # A user-registering handler after ours waits (fixtures/
+    # mod_slow_registering.lua), so both sessions pass our gate before
+    # either account exists: the claim the first takes refuses the second.
+    server = prosody(plugin_paths=[FIXTURES], modules=SLOW)
+    token = generate(server)
+    results = two_presenters(server, token, lambda a, b: asyncio.gather(a.register("first"), b.register("second")))
+    assert sorted(r[0] for r in results) == [False, True], results
+    logins = [run(can_login(server, f"{name}@example.com")) for name in ("first", "second")]
+    assert sorted(logins) == [False, True]
+
+
+def test_max_uses_token_when_a_later_handler_yields(prosody):
+    # Two uses left, three registrations at once: two accounts.
+    server = prosody(plugin_paths=[FIXTURES], modules=SLOW)
+    token = "Mx9sT2vR7qLm4KpZ8wYd1eFg"
+    server.prosodyctl("shell", (
+        '> return require "core.storagemanager".open("example.com", "invite_token", "map"):set(nil, "%s", '
+        '{ type = "register", jid = "example.com", token = "%s", allow_registration = true, '
+        'uri = "xmpp:example.com?register;preauth=%s", created_at = os.time(), expires = os.time() + 3600, '
+        'max_uses = 3, uses = 1 })'
+    ) % (token, token, token))
+
+    async def scenario():
+        sessions = [await Registrar("example.com", server.c2s_port).open() for _ in range(3)]
+        try:
+            for s in sessions:
+                assert (await s.preauth(token))[0]
+            return await asyncio.gather(*(s.register(f"user{i}") for i, s in enumerate(sessions)))
+        finally:
+            for s in sessions:
+                await s.close()
+
+    results = run(scenario())
+    assert sorted(r[0] for r in results) == [False, True, True], results
+    logins = [run(can_login(server, f"user{i}@example.com")) for i in range(3)]
+    assert sorted(logins) == [False, True, True]
+    assert token not in server.stored_invites()  # all three uses spent
+
+
+def test_a_refused_registration_frees_its_claim(prosody):
+    # A later handler refuses the first registration: the invite is free
+    # again at once, not after the claim's time limit.
+    server = prosody(plugin_paths=[FIXTURES], modules=SLOW)
+    token = generate(server)
+
+    async def scenario():
+        a = await Registrar("example.com", server.c2s_port).open()
+        b = await Registrar("example.com", server.c2s_port).open()
+        try:
+            assert (await a.preauth(token))[0] and (await b.preauth(token))[0]
+            refused = await a.register("refused-by-fixture")
+            return refused, await b.register("second")
+        finally:
+            await a.close()
+            await b.close()
+
+    refused, second = run(scenario())
+    assert not refused[0] and "fixture" in refused[2], refused
+    assert second[0], second
+    assert run(can_login(server, "second@example.com"))
 
 
 def test_our_modules_never_log_a_token(prosody):
