@@ -212,12 +212,29 @@ module:hook("user-registering", function (event)
 	-- invite on an invite-only server the gate refuses anyway.)
 	local reserved = false;
 	if fresh or not invite_only then
-		local records = {};
 		-- The keyval view of the invite store lists every host-level record.
-		for _, record in pairs(module:open_store("invite_token"):get(nil) or {}) do
-			if type(record) == "table" then records[#records + 1] = record; end
+		local stored, store_err = module:open_store("invite_token"):get(nil);
+		if stored == nil and store_err then
+			-- Which names are held is unknown: fail closed.
+			module:log("error", "Cannot read the pending invites to check reserved usernames: %s", store_err);
+			event.allowed = false;
+			event.reason = "Registration is not possible right now; try again later";
+			return;
 		end
-		reserved = xi.reserved_by(username, records, os.time(), fresh and fresh.token) and true or false;
+		local records = {};
+		for _, record in pairs(stored or {}) do
+			-- A record the core cannot read reserves nothing, and does not
+			-- keep the others from reserving theirs.
+			if type(record) == "table" and xi.record_type(record) then records[#records + 1] = record; end
+		end
+		local by, err = xi.reserved_by(username, records, os.time(), fresh and fresh.token);
+		if by == nil and err then
+			module:log("error", "Cannot check reserved usernames: %s", err);
+			event.allowed = false;
+			event.reason = "Registration is not possible right now; try again later";
+			return;
+		end
+		reserved = by and true or false;
 	end
 	local admitted, code, message = xi.registration_gate{
 		invite = fresh and fresh._valid or nil,

@@ -132,6 +132,32 @@ do
 	end
 end
 
+-- Prosody 13's shell (invite create_contact JID --allow-registration=VALUE)
+-- stores VALUE as a string. "no"/"false"/"0" read as no registration, as
+-- the admin asked (stock reads every string as yes); other strings as yes.
+do
+	local token = "Ab9sT2vR7qLm4KpZ8wYd1eFg"
+	local function record(value)
+		return {
+			type = "roster", jid = "romeo@example.com", token = token, allow_registration = value,
+			uri = "xmpp:romeo@example.com?roster;preauth=" .. token, created_at = 1795268421, expires = 1795873221,
+		}
+	end
+	for _, yes in ipairs({ "yes", "true", "1", "anything" }) do
+		local valid, err = xi.validate{ token = token, record = record(yes), now = 1795268421 }
+		check(valid and valid.inviter == "romeo", "allow_registration = " .. yes .. " registers", err)
+		eq(xi.record_type(record(yes)), "account-and-contact", "type with " .. yes)
+	end
+	for _, no in ipairs({ "no", "False", "0", "" }) do
+		local none, err = xi.validate{ token = token, record = record(no), now = 1795268421 }
+		check(none == nil and err == "not-for-registration", "allow_registration = '" .. no .. "' does not register", err)
+		-- The subscription half works either way.
+		local valid, serr = xi.validate{ token = token, record = record(no), contact_expires = 1795873221, inviter = "romeo", now = 1795268421 }
+		check(valid, "allow_registration = '" .. no .. "' still pre-approves", serr)
+	end
+	eq(xi.reserved_by("juliet", { record("yes") }, 1795268421), false, "an odd record does not break reservation")
+end
+
 -- Records the module writes read back in Prosody's shape.
 local made = assert(xi.create{ type = "group", host = "example.com", groups = { "g1" }, ttl = 3600, now = 1795268422 })
 eq(made.record.reusable, true, "group with ttl is reusable")

@@ -114,6 +114,51 @@ def test_stock_invites_with_a_fractional_expiry(prosody):
     assert run(can_login(server, "frac@example.com"))
 
 
+def store_record(server, token, fields, user_entry=None):
+    """Writes a host-level record (Lua table fields) under `token`, and the
+    inviter's user-level entry when `user_entry` names the inviter, as
+    stock's storage calls do."""
+    lua = (
+        'local s = require "core.storagemanager".open("example.com", "invite_token", "map"); '
+        f's:set(nil, "{token}", {{ token = "{token}", created_at = os.time(), expires = os.time() + 3600, {fields} }}); '
+    )
+    if user_entry:
+        lua += f's:set("{user_entry}", "{token}", os.time() + 3600); '
+    server.prosodyctl("shell", f"> {lua}return true")
+
+
+def test_stock_13_allow_registration_strings(prosody):
+    # Stock 13's `invite create_contact JID --allow-registration=VALUE`
+    # stores VALUE as typed: a string. "yes" registers (and makes the two
+    # contacts), "no" does not but still pre-approves; a record the core
+    # cannot read at all does not switch off username reservations.
+    server = prosody(users=USERS)
+    yes, no, odd = "Ys9sT2vR7qLm4KpZ8wYd1eFg", "No9sT2vR7qLm4KpZ8wYd1eFg", "Od9sT2vR7qLm4KpZ8wYd1eFg"
+    roster = 'type = "roster", jid = "alice@example.com", uri = "xmpp:alice@example.com?roster"'
+    store_record(server, yes, roster + ', allow_registration = "yes"', user_entry="alice")
+    store_record(server, no, roster + ', allow_registration = "no"', user_entry="alice")
+    store_record(server, odd, 'type = "weird", jid = "example.com"')
+    bound = server.prosodyctl("shell", "invite:create_account('juliet@example.com')").stdout
+    assert "preauth=" in bound
+    open_invite = generate(server)
+
+    assert run(register(server, yes, "viayes"))[1][0]
+    assert run(until_contacts(server, "viayes@example.com", "alice@example.com"))
+    step, result = run(register(server, no, "viano"))
+    assert step == "preauth" and not result[0], (step, result)
+    assert run(subscribe(server, "bob@example.com", "alice@example.com", no))
+    step, (ok, condition, text) = run(register(server, open_invite, "juliet"))
+    assert (ok, condition, text) == (False, "not-allowed", "Username is reserved")
+
+
+async def until_contacts(server, who, other):
+    c = await Client(who, "secret", server.c2s_port).online()
+    try:
+        return await until(lambda: subscription(c, other) == "both")
+    finally:
+        await c.close()
+
+
 @pytest.mark.skipif(not PROSODY_13, reason=f"stock Prosody 13's invite_expiry = \"never\"; this is {PROSODY_VERSION} (tests/prosody/prosody13.sh runs it)")
 def test_stock_13_never_expiring_invites(prosody):
     # Stock 13 stores expires = math.huge for invite_expiry = "never".

@@ -89,6 +89,18 @@ fn boolean(v: Value, key: &str) -> Result<bool, RecordError> {
     }
 }
 
+/// `allow_registration` as stock Prosody 13 may store it: a boolean, or a
+/// string from its shell (see [`invites::allow_registration_from_text`]);
+/// anything else is true, as in Lua.
+fn allow_registration(v: &Value) -> bool {
+    match v {
+        Value::Boolean(b) => *b,
+        Value::Nil => false,
+        Value::String(s) => invites::allow_registration_from_text(&s.to_string_lossy()),
+        _ => true,
+    }
+}
+
 fn key_str(k: &Value) -> Option<String> {
     match k {
         Value::String(s) => s.to_str().ok().map(|s| s.to_owned()),
@@ -215,7 +227,7 @@ pub(crate) fn from_table(lua: &Lua, t: &Table) -> Result<InviteRecord, RecordErr
             }
             "jid" => jid = Some(string(v, "jid")?),
             "token" => token = Some(string(v, "token")?),
-            "allow_registration" => r.allow_registration = boolean(v, "allow_registration")?,
+            "allow_registration" => r.allow_registration = allow_registration(&v),
             "additional_data" => r.additional_data = Some(additional_data(lua, v)?),
             "uri" => r.uri = string(v, "uri")?,
             "created_at" => r.created_at = Some(time(v, "created_at")?),

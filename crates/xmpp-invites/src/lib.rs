@@ -71,7 +71,7 @@ pub use policy::{ADMIN_ROLE, ContactInvite, Decision, Policy, Reason, Requester}
 pub use quota::{ChainLimit, IssuedInvite, QuotaError, Quotas, reserved_by};
 pub use record::{
     AdditionalData, ContactRecord, InviteAction, InviteRecord, RecordError, Roles,
-    unix_seconds_from_f64,
+    allow_registration_from_text, unix_seconds_from_f64,
 };
 pub use template::{
     Filter, MAX_RENDERED_LEN, MAX_TEMPLATE_DEPTH, MAX_TEMPLATE_STEPS, Renderer, TemplateError,

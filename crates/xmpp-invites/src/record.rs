@@ -234,8 +234,13 @@ pub struct InviteRecord {
     /// token's [`crate::hashed_key`] instead.
     pub token: String,
     /// Whether the token lets its holder register an account. Written only
-    /// when true (nil and false are the same to Lua).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    /// when true (nil and false are the same to Lua). A stored value that
+    /// is not a boolean is read as [`allow_registration_from_text`] says.
+    #[serde(
+        default,
+        skip_serializing_if = "std::ops::Not::not",
+        deserialize_with = "de_allow_registration"
+    )]
     pub allow_registration: bool,
     /// Roles, groups, source, note, reset username.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -447,6 +452,39 @@ fn lua_int(v: &Value) -> Option<i64> {
     let f = n.as_f64()?;
     // i64::MAX as f64 rounds up to 2^63, the first value that does not fit.
     (f.fract() == 0.0 && (i64::MIN as f64..i64::MAX as f64).contains(&f)).then_some(f as i64)
+}
+
+/// How a stored `allow_registration` that is a string is read.
+///
+/// Prosody 13's shell command `invite create_contact JID
+/// --allow-registration=VALUE` stores VALUE as it was typed, a string, and
+/// stock Prosody then reads every string as true (Lua's truthiness), `no`
+/// included. Here `no`, `false`, `0` and the empty string (in any case)
+/// read as false, which is what the admin asked for; any other string as
+/// true, as stock reads it. (Other values that are not booleans, numbers or
+/// tables, are true as in Lua; nil is false.)
+///
+/// ```
+/// use xmpp_invites::allow_registration_from_text;
+/// assert!(allow_registration_from_text("yes"));
+/// assert!(allow_registration_from_text("True"));
+/// assert!(!allow_registration_from_text("no"));
+/// assert!(!allow_registration_from_text("FALSE"));
+/// ```
+pub fn allow_registration_from_text(text: &str) -> bool {
+    !["no", "false", "0", ""]
+        .iter()
+        .any(|no| text.trim().eq_ignore_ascii_case(no))
+}
+
+fn de_allow_registration<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    Ok(match Value::deserialize(d)? {
+        Value::Bool(b) => b,
+        Value::Null => false,
+        Value::String(s) => allow_registration_from_text(&s),
+        // Numbers, lists and tables are true to Lua.
+        _ => true,
+    })
 }
 
 /// A stored time in Unix seconds that Lua wrote as a number: its whole
@@ -695,6 +733,42 @@ mod tests {
         let never = rec("null").unwrap();
         assert_eq!(never.expires, None);
         assert!(!never.is_expired(crate::NEVER_EXPIRES));
+    }
+
+    #[test]
+    fn allow_registration_as_stock_13_stores_it() {
+        // prosodyctl shell invite create_contact JID --allow-registration=VALUE
+        // stores VALUE as a string.
+        let read = |v: &str| {
+            InviteRecord::from_json(&format!(
+                r#"{{"type":"roster","jid":"a@b","token":"t","allow_registration":{v}}}"#
+            ))
+            .unwrap()
+            .allow_registration
+        };
+        for yes in [
+            "true",
+            r#""yes""#,
+            r#""Yes""#,
+            r#""true""#,
+            r#""1""#,
+            r#""x""#,
+            "0",
+            "[]",
+        ] {
+            assert!(read(yes), "{yes}");
+        }
+        for no in [
+            "false",
+            "null",
+            r#""no""#,
+            r#""NO""#,
+            r#""false""#,
+            r#""0""#,
+            r#""""#,
+        ] {
+            assert!(!read(no), "{no}");
+        }
     }
 
     #[test]
