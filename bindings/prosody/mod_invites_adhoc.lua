@@ -76,8 +76,8 @@ module:provides("adhoc", new_adhoc("Create new contact invite", "urn:xmpp:invite
 
 local create_account_form = dataforms.new{
 	title = "Create an account invite";
-	{ name = "username", type = "text-single", label = "Username", required = ask_username,
-		desc = "The only username the invite registers (optional)" };
+	{ name = "username", type = "text-single", label = "Username",
+		desc = "The only username the invite registers (optional; not with the next field)" };
 	{ name = "roster-subscription", type = "boolean", label = "Add the new account to my contacts" };
 };
 
@@ -91,13 +91,13 @@ module:provides("adhoc", new_adhoc("Create new account invite", "urn:xmpp:invite
 			return { status = "canceled" };
 		end
 		local username, subscribe;
-		if ask_username then
-			-- A form sent with the first request is taken, as by Prosody's
-			-- simple forms (util.adhoc).
+		-- A form sent with the first request is taken, as by Prosody's
+		-- simple forms (util.adhoc), whether or not the form is asked for.
+		if ask_username or data.form then
 			if not state and not data.form then
 				return { status = "executing", actions = { "complete", default = "complete" }, form = create_account_form }, "asked";
 			end
-			local submitted, err, message = xi.parse_create_account_submission(fields(data), true);
+			local submitted, err, message = xi.parse_create_account_submission(fields(data), false);
 			if not submitted then
 				return refuse(message or err);
 			end
@@ -106,8 +106,20 @@ module:provides("adhoc", new_adhoc("Create new account invite", "urn:xmpp:invite
 		local invite, err;
 		if subscribe then
 			-- XEP-0401: with roster-subscription the new account becomes a
-			-- contact of the requester, as through a contact invite.
-			local inviter = jid_split(data.from);
+			-- contact of the requester, as through a contact invite. Such
+			-- an invite names its inviter where a bound one names its
+			-- username (Prosody's record has one JID): it cannot be both,
+			-- and silently dropping the name would let it register any.
+			if username then
+				return refuse("An invite for a given username cannot also add the new account to your contacts: leave out one of the two");
+			end
+			-- The contact is the requester's account on this host: an admin
+			-- of another server has none here (the same name here is
+			-- someone else).
+			local inviter, inviter_host = jid_split(data.from);
+			if inviter_host ~= module.host or not inviter then
+				return refuse("Only users of "..module.host.." can add the new account to their contacts");
+			end
 			invite, err = invites.create_contact(inviter, true, { source = data.from });
 		else
 			invite, err = invites.create_account(username, { source = data.from });

@@ -109,6 +109,12 @@ def test_who_is_offered_which_command(prosody):
     assert uri.startswith("xmpp:example.com?register;preauth=")
     assert run(register(server, token_of(uri), "rooted"))[1][0]
     assert forbidden(server, "root@other.example", CONTACT)
+    # Nor with roster-subscription: root@example.com is someone else.
+    server.adduser("root@example.com")
+    cmd = run(command(server, "root@other.example", ACCOUNT, submit={"roster-subscription": "1"}, at_once=True))
+    assert note(cmd) == "Only users of example.com can add the new account to their contacts", cmd
+    assert cmd.xml.find("{jabber:x:data}x") is None
+    assert not list(server.data_dir.rglob("roster/root.dat"))
 
 
 def test_refusals_by_policy(prosody):
@@ -196,6 +202,10 @@ def test_forms_submitted_with_the_first_request(prosody):
     cmd = run(command(server, "admin@example.com", RESET, submit={"accountjid": "alice@example.com"}, at_once=True))
     assert cmd["status"] == "completed", cmd
     assert form_values(cmd)["uri"].startswith("xmpp:alice@example.com?register;preauth="), cmd
+    # The account command answers at once by default; a username sent with
+    # the first request is honoured, not dropped for an invite of any name.
+    cmd = run(command(server, "admin@example.com", ACCOUNT, submit={"username": "romeo"}, at_once=True))
+    assert form_values(cmd)["uri"].startswith("xmpp:romeo@example.com?register;preauth="), cmd
     server.stop()
     server.config = "invites_adhoc_ask_username = true"
     server.start()
@@ -213,7 +223,7 @@ def test_account_command_can_ask_for_a_username(prosody):
     fields = first["form"]["fields"]
     fields = fields.values() if isinstance(fields, dict) else fields
     by_var = {f["var"]: f for f in fields}
-    assert by_var["username"]["type"] == "text-single" and by_var["username"]["required"]
+    assert by_var["username"]["type"] == "text-single" and not by_var["username"]["required"]
     assert by_var["roster-subscription"]["type"] == "boolean"
     cmd = run(command(server, "admin@example.com", ACCOUNT, submit={"username": "Juliet"}))
     uri = form_values(cmd)["uri"]
@@ -221,11 +231,17 @@ def test_account_command_can_ask_for_a_username(prosody):
     assert run(register(server, token_of(uri), "mallory")) == (
         "register", (False, "not-acceptable", "The chosen username is not valid with this invitation"))
     assert run(register(server, token_of(uri), "juliet"))[1][0]
-    # A username is required here.
+    # No username: any username.
     cmd = run(command(server, "admin@example.com", ACCOUNT, submit={"username": ""}))
-    assert "username" in note(cmd)
-    # roster-subscription: the new account becomes the admin's contact.
+    assert form_values(cmd)["uri"].startswith("xmpp:example.com?register;preauth=")
+    # A username and roster-subscription cannot be had together (the
+    # record names the inviter or the username): refused, not an invite
+    # that would register any name.
     cmd = run(command(server, "admin@example.com", ACCOUNT, submit={"username": "romeo", "roster-subscription": "1"}))
+    assert "leave out one of the two" in note(cmd), cmd
+    assert cmd.xml.find("{jabber:x:data}x") is None, cmd
+    # roster-subscription: the new account becomes the admin's contact.
+    cmd = run(command(server, "admin@example.com", ACCOUNT, submit={"roster-subscription": "1"}))
     uri = form_values(cmd)["uri"]
     assert uri.startswith("xmpp:admin@example.com?roster;preauth=") and uri.endswith(";ibr=y"), uri
     assert run(register(server, token_of(uri), "romeo"))[1][0]
