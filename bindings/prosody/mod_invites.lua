@@ -215,14 +215,35 @@ function get_account_invite_info(token) --luacheck: ignore 131/get_account_invit
 	return record;
 end
 
+-- Deletes the invite stored under `token` (or its hash): the host-level
+-- record and, for a contact invite, the inviter's entry too, so that the
+-- token no longer pre-approves a subscription either (stock leaves that
+-- entry). Returns true and how many records there were (0: nothing was
+-- stored under the token), or nil, err.
 function delete_account_invite(token) --luacheck: ignore 131/delete_account_invite
 	if not token then
 		return nil, "no-token";
 	end
+	local keys = { token };
 	if hash_tokens and xi.check_token(token) then
-		store():set(nil, xi.storage_key(token, true), nil);
+		table.insert(keys, 1, xi.storage_key(token, true));
 	end
-	return store():set(nil, token, nil);
+	local found = 0;
+	for _, key in ipairs(keys) do
+		local record = store():get(nil, key);
+		if record ~= nil then
+			found = found + 1;
+			local inviter = type(record) == "table" and record.type == "roster"
+				and type(record.jid) == "string" and jid_split(record.jid);
+			if inviter then
+				local ok, err = store():set(inviter, key, nil);
+				if not ok then return nil, err; end
+			end
+		end
+		local ok, err = store():set(nil, key, nil);
+		if not ok then return nil, err; end
+	end
+	return true, found;
 end
 
 local valid_invite_methods = {};
@@ -433,8 +454,11 @@ do
 		and not (type(token) == "string" and token:match("^sha256:[%w_-]+$")) then
 			return nil, "token-invalid";
 		end
-		local ok, derr = mod.delete_account_invite(token);
-		if not ok then return nil, derr; end
+		local ok, found = mod.delete_account_invite(token);
+		if not ok then return nil, found; end
+		if found == 0 then
+			return nil, "No invitation is stored under that token (a contact-only invite is kept under its inviter's account; it expires on its own)";
+		end
 		return true, "Invitation deleted";
 	end
 

@@ -139,6 +139,15 @@ def test_shell_commands(prosody):
     assert "Invitation deleted" in shell(server, f"invite:delete('example.com', '{any_token}')")
     assert "3 pending invites" in shell(server, "invite:list('example.com')")
     assert run(register(server, any_token, "late"))[0] == "preauth"
+    # Deleting a contact invite revokes both halves: no registration, and
+    # no pre-approved subscription (stock leaves the inviter's entry).
+    contact = token_of(shell(server, "invite:create_contact('alice@example.com', true)"))
+    assert "Invitation deleted" in shell(server, f"invite:delete('example.com', '{contact}')")
+    assert contact not in server.stored_invites()
+    assert run(register(server, contact, "late"))[0] == "preauth"
+    # Nothing stored under a token: said so, not "deleted".
+    again = server.prosodyctl("shell", f"invite:delete('example.com', '{contact}')", check=False)
+    assert "No invitation is stored under that token" in again.stdout + again.stderr, again
     # No host: a message, not a Lua error (on 13 the shell itself says it).
     want = "Invalid or missing argument" if PROSODY_13 else "Supply the host, or a JID on it"
     for line in ("invite:list()", "invite:show()", "invite:create_account()", "invite:create_reset()"):
