@@ -14,8 +14,10 @@ local invites_page_supports = module:get_option_array("invites_page_supports");
 -- invites; existing ones stay readable here).
 local hash_tokens = module:get_option_boolean("invites_hash_tokens", false);
 
--- Prosody 0.12 applies additional_data.roles as a set; 13 as a list.
-local roles_form = (prosody.version or ""):match("^0%.") and "set" or "list";
+-- Prosody 0.12 applies additional_data.roles as a set; 13 as a list. Told
+-- apart by what they have, not by the version string (a build from source
+-- reports its revision): 13's usermanager has set_user_role.
+local roles_form = require "core.usermanager".set_user_role and "list" or "set";
 
 -- Opened on first use, so that prosodyctl commands (which set up the host
 -- first) can use this module too.
