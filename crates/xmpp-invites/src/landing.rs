@@ -75,6 +75,9 @@ impl Field {
         Some(match self {
             Self::Host => Cow::Borrowed(host),
             Self::Token => Cow::Borrowed(&r.token),
+            // An empty URI (a record kept hashed at rest) is not written,
+            // so to the renderer the field is missing.
+            Self::Uri if r.uri.is_empty() => return None,
             Self::Uri => Cow::Borrowed(&r.uri),
             Self::Jid => Cow::Borrowed(&r.jid),
             Self::Type => Cow::Borrowed(r.action.as_str()),
@@ -313,6 +316,22 @@ mod tests {
             LandingPage::new("{host}{host}").link(&huge, &r),
             Err(TemplateError::TooLarge)
         );
+        // Fields a record lacks: an empty URI (kept hashed at rest) is
+        // missing to the renderer too.
+        r.uri = String::new();
+        for template in [
+            "https://x/#{invite.uri|noscheme!}",
+            "{invite.uri}",
+            "a{invite.uri!}b",
+        ] {
+            let page = LandingPage::new(template);
+            assert!(page.compiled.is_some(), "{template}");
+            let slow = LandingPage {
+                compiled: None,
+                ..page.clone()
+            };
+            assert_eq!(page.link("h", &r), slow.link("h", &r), "{template}");
+        }
         r.created_at = None;
         let page = LandingPage::new("{invite.created_at}");
         assert_eq!(
