@@ -556,8 +556,40 @@ fn de_string_list<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>
             .map(Some),
         // An empty Lua table encodes as {}.
         Some(Value::Object(m)) if m.is_empty() => Ok(Some(Vec::new())),
-        // A Lua array with holes, or one that went through a JSON encoder
-        // that writes string keys: {"1": "a", "2": "b"}.
+        // A Lua array with holes as Prosody's util.json writes it: the
+        // sequence part under "__array", the other integer keys as pairs
+        // under "__hash" ({[1]="a", [3]="c"} is
+        // {"__array":["a"],"__hash":[3,"c"]}).
+        Some(Value::Object(m)) if m.contains_key("__array") || m.contains_key("__hash") => {
+            let bad = || de::Error::custom("expected a list of names");
+            let mut indexed = BTreeMap::new();
+            for (k, v) in m {
+                match (k.as_str(), v) {
+                    ("__array", Value::Array(items)) => {
+                        for (i, item) in (1u64..).zip(items) {
+                            let Value::String(s) = item else {
+                                return Err(bad());
+                            };
+                            indexed.insert(i, s);
+                        }
+                    }
+                    ("__hash", Value::Array(pairs)) if pairs.len() % 2 == 0 => {
+                        let mut pairs = pairs.into_iter();
+                        while let (Some(k), Some(v)) = (pairs.next(), pairs.next()) {
+                            let (Some(i), Value::String(s)) = (lua_int(&k), v) else {
+                                return Err(bad());
+                            };
+                            let i = u64::try_from(i).ok().filter(|i| *i >= 1).ok_or_else(bad)?;
+                            indexed.insert(i, s);
+                        }
+                    }
+                    _ => return Err(bad()),
+                }
+            }
+            Ok(Some(indexed.into_values().collect()))
+        }
+        // A list that went through a JSON encoder that writes string keys:
+        // {"1": "a", "2": "b"}.
         Some(Value::Object(m)) => {
             let mut indexed = BTreeMap::new();
             for (k, v) in m {
@@ -668,6 +700,30 @@ mod tests {
         let list: Roles = serde_json::from_str(r#"["prosody:member","x"]"#).unwrap();
         assert_eq!(list.primary(), Some("prosody:member"));
         assert!(list.contains("x"));
+    }
+
+    #[test]
+    fn groups_with_holes_as_prosody_writes_them() {
+        // util.json's encoding of {[1]="a", [3]="c", [10]="d"}.
+        let d: AdditionalData =
+            serde_json::from_str(r#"{"groups":{"__hash":[10,"d",3,"c"],"__array":["a"]}}"#)
+                .unwrap();
+        assert_eq!(d.group_list(), ["a", "c", "d"]);
+        let d: AdditionalData = serde_json::from_str(r#"{"groups":{"__hash":[2.0,"b"]}}"#).unwrap();
+        assert_eq!(d.group_list(), ["b"]);
+        for bad in [
+            r#"{"groups":{"__hash":[3]}}"#,
+            r#"{"groups":{"__hash":["x","c"]}}"#,
+            r#"{"groups":{"__hash":[0,"c"]}}"#,
+            r#"{"groups":{"__hash":[3,5]}}"#,
+            r#"{"groups":{"__array":[1]}}"#,
+            r#"{"groups":{"__array":["a"],"x":"b"}}"#,
+        ] {
+            assert!(
+                serde_json::from_str::<AdditionalData>(bad).is_err(),
+                "{bad}"
+            );
+        }
     }
 
     #[test]
