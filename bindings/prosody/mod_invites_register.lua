@@ -64,66 +64,6 @@ local function send_presence_to(username, host, contact)
 	end
 end
 
--- XEP-0379: a subscription request carrying the inviter's token is
--- approved, the inviter's roster pushed, and a subscription sent back.
--- The request is answered here, not by mod_presence: it would look up the
--- subscription in the online contact's roster, which has not heard of the
--- approval yet, so when the inviter is offline a local contact would never
--- hear "subscribed" (stock 0.12.3's case).
-module:hook("presence/bare", function (event)
-	local stanza = event.stanza;
-	if stanza.attr.type ~= "subscribe" then return; end
-	local preauth = stanza:get_child("preauth", "urn:xmpp:pars:0");
-	if not preauth then return; end
-	local token = preauth.attr.token;
-	if not token then return; end
-
-	local username, host = jid_split(stanza.attr.to);
-	if host ~= module.host or not username then return; end
-
-	local invite, err = invites.get(token, username);
-	if not invite then
-		-- Delivered as an ordinary subscription request.
-		module:log("debug", "Subscription with invite %s not pre-approved: %s", log_token(token), err);
-		return;
-	end
-
-	local contact = jid_bare(stanza.attr.from);
-	local user_jid = username.."@"..host;
-	module:log("debug", "Approving inbound subscription to %s from %s", user_jid, contact);
-	if not rostermanager.set_contact_pending_in(username, host, contact, stanza) then return; end
-	if not rostermanager.subscribed(username, host, contact) then return; end
-	invite:use();
-	rostermanager.roster_push(username, host, contact);
-	module:send(st.presence({ type = "subscribed", from = user_jid, to = contact }));
-	send_presence_to(username, host, contact);
-	-- Ask for the way back: the goal is a mutual subscription.
-	if not rostermanager.is_user_subscribed(username, host, contact)
-	and not rostermanager.is_contact_pending_out(username, host, contact) then
-		if rostermanager.set_contact_pending_out(username, host, contact) then
-			rostermanager.roster_push(username, host, contact);
-			module:send(st.presence({ type = "subscribe", from = user_jid, to = contact }));
-		end
-	end
-	return true;
-end, 1);
-
--- XEP-0445: the client presents a token before registering.
-module:hook("stanza/iq/urn:xmpp:pars:0:preauth", function(event)
-	local origin, stanza = event.origin, event.stanza;
-	if stanza.attr.type ~= "set" then return; end
-	local token = stanza.tags[1].attr.token;
-	local validated_invite, err = invites.get(token);
-	if not validated_invite then
-		module:log("debug", "Refused preauth %s: %s", log_token(token), err);
-		origin.send(st.error_reply(stanza, "cancel", "forbidden", "The invite token is invalid or expired"));
-		return true;
-	end
-	origin.validated_invite = validated_invite;
-	origin.send(st.reply(stanza));
-	return true;
-end);
-
 -- Claims on invites being used. The gate reads the invite again from
 -- storage, but the token is spent only in user-registered, and between the
 -- two other user-registering handlers (prosody-modules' mod_register_dnsbl
@@ -133,7 +73,9 @@ end);
 -- claims the invite for the registration it admits; a claim ends when the
 -- account exists and the invite is spent, when a later handler refuses the
 -- registration, or after CLAIM_TTL seconds (a registration that failed
--- without a word). Claims are per process, as the sessions are.
+-- without a word). A pre-approved subscription claims the invite the same
+-- way while it writes the rosters. Claims are per process, as the sessions
+-- are.
 local CLAIM_TTL = 60;
 local claims = {}; -- token -> { [holder] = claimed until (os.time()) }
 
@@ -176,6 +118,77 @@ local function release(token, holder)
 		if next(held) == nil then claims[token] = nil; end
 	end
 end
+
+-- XEP-0379: a subscription request carrying the inviter's token is
+-- approved, the inviter's roster pushed, and a subscription sent back.
+-- The request is answered here, not by mod_presence: it would look up the
+-- subscription in the online contact's roster, which has not heard of the
+-- approval yet, so when the inviter is offline a local contact would never
+-- hear "subscribed" (stock 0.12.3's case).
+module:hook("presence/bare", function (event)
+	local stanza = event.stanza;
+	if stanza.attr.type ~= "subscribe" then return; end
+	local preauth = stanza:get_child("preauth", "urn:xmpp:pars:0");
+	if not preauth then return; end
+	local token = preauth.attr.token;
+	if not token then return; end
+
+	local username, host = jid_split(stanza.attr.to);
+	if host ~= module.host or not username then return; end
+
+	local invite, err = invites.get(token, username);
+	if not invite then
+		-- Delivered as an ordinary subscription request.
+		module:log("debug", "Subscription with invite %s not pre-approved: %s", log_token(token), err);
+		return;
+	end
+
+	-- Claimed as a registration claims it: the roster writes below may
+	-- yield, and another request with the same single-use token would be
+	-- approved too before this one spends it.
+	if not claim(invite.token, stanza, admits(invite)) then
+		module:log("debug", "Invite %s is being used by another request", log_token(token));
+		return;
+	end
+	local contact = jid_bare(stanza.attr.from);
+	local user_jid = username.."@"..host;
+	module:log("debug", "Approving inbound subscription to %s from %s", user_jid, contact);
+	if not rostermanager.set_contact_pending_in(username, host, contact, stanza)
+	or not rostermanager.subscribed(username, host, contact) then
+		release(invite.token, stanza);
+		return;
+	end
+	invite:use();
+	release(invite.token, stanza);
+	rostermanager.roster_push(username, host, contact);
+	module:send(st.presence({ type = "subscribed", from = user_jid, to = contact }));
+	send_presence_to(username, host, contact);
+	-- Ask for the way back: the goal is a mutual subscription.
+	if not rostermanager.is_user_subscribed(username, host, contact)
+	and not rostermanager.is_contact_pending_out(username, host, contact) then
+		if rostermanager.set_contact_pending_out(username, host, contact) then
+			rostermanager.roster_push(username, host, contact);
+			module:send(st.presence({ type = "subscribe", from = user_jid, to = contact }));
+		end
+	end
+	return true;
+end, 1);
+
+-- XEP-0445: the client presents a token before registering.
+module:hook("stanza/iq/urn:xmpp:pars:0:preauth", function(event)
+	local origin, stanza = event.origin, event.stanza;
+	if stanza.attr.type ~= "set" then return; end
+	local token = stanza.tags[1].attr.token;
+	local validated_invite, err = invites.get(token);
+	if not validated_invite then
+		module:log("debug", "Refused preauth %s: %s", log_token(token), err);
+		origin.send(st.error_reply(stanza, "cancel", "forbidden", "The invite token is invalid or expired"));
+		return true;
+	end
+	origin.validated_invite = validated_invite;
+	origin.send(st.reply(stanza));
+	return true;
+end);
 
 -- The invite as the store has it now, or nil, error (it may have been used
 -- or deleted since it was presented).
