@@ -20,6 +20,9 @@ Exit status:
      schema, connection failed); nothing was written
   4  a stored row is not an invite record (list and cleanup go on and
      report it at the end)
+  5  the change was made (invites created, a token used, rows deleted,
+     expired or removed) but its report could not be written to stdout;
+     do not run the command again
 
 The store is Prosody's SQL storage (table \"prosody\", store \"invite_token\"):
 point --database at the SQLite file or PostgreSQL database of a Prosody

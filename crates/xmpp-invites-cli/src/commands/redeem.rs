@@ -54,6 +54,8 @@ pub(crate) fn spend(settings: &Settings, host: &str, presented: &str) -> Result<
     });
     not_found_hint(store.as_mut(), &host, token.as_str(), written)?;
     match spent {
+        // A reusable invite is not changed by a use: nothing to report.
+        Some((valid, Outcome::Kept)) => report(settings, &host, &valid, Some(Outcome::Kept)),
         Some((valid, outcome)) => crate::output::after_change(
             report(settings, &host, &valid, Some(outcome)),
             || format!("the invite {} on {host} was used", redact(token.as_str())),

@@ -136,6 +136,18 @@ impl SqliteStore {
     /// "busy" at once, so this retries until the lock timeout.
     fn wal(&self) -> Result<()> {
         let deadline = std::time::Instant::now() + self.lock_timeout;
+        // The loop does the waiting: no busy handler inside it as well.
+        self.conn
+            .busy_timeout(Duration::ZERO)
+            .map_err(|e| self.fail(e))?;
+        let switched = self.switch_to_wal(deadline);
+        self.conn
+            .busy_timeout(self.lock_timeout)
+            .map_err(|e| self.fail(e))?;
+        switched
+    }
+
+    fn switch_to_wal(&self, deadline: std::time::Instant) -> Result<()> {
         loop {
             match self
                 .conn

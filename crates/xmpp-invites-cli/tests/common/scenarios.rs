@@ -1167,7 +1167,28 @@ pub fn output_failure_after_a_change(db: &Db) {
     failed(&run, "1 expired record(s)");
     assert!(db.rows_of(&token(&created)).is_empty());
 
-    // Nothing changed: a plain output failure.
+    // Nothing changed: a plain output failure. (Using a reusable invite
+    // changes nothing either.)
+    let reusable = "Rz9sT2vR7qLm4KpZ8wYd1eFg";
+    db.insert(
+        "example.com",
+        "",
+        reusable,
+        "json",
+        &format!(
+            r#"{{"type":"register","jid":"example.com","token":"{reusable}","allow_registration":true,"reusable":true,"created_at":{},"expires":{}}}"#,
+            now() - 10,
+            now() + 3600
+        ),
+    );
+    let run = to_full(&["use", "example.com", reusable]);
+    assert_eq!(
+        (run.code, run.error_code().as_str()),
+        (1, "output-failed"),
+        "{run:?}"
+    );
+    assert_eq!(db.rows_of(reusable).len(), 1);
+    db.ok(&["delete", "example.com", reusable]);
     let run = to_full(&["list", "example.com"]);
     assert_eq!(
         (run.code, run.error_code().as_str()),
