@@ -121,8 +121,8 @@ end
 -- under its hash first when tokens are kept hashed, then under the token.
 local function lookup(user, token)
 	if hash_tokens then
-		local hashed = store():get(user, xi.storage_key(token, true));
-		if hashed ~= nil then return hashed; end
+		local hashed, err = store():get(user, xi.storage_key(token, true));
+		if hashed ~= nil or err ~= nil then return hashed, err; end
 	end
 	return store():get(user, token);
 end
@@ -264,11 +264,13 @@ function valid_invite_methods:use()
 	local current, why = get(self.token, not self.inviter and self.username or nil);
 	if current then
 		now_valid = current._valid;
-	elseif why ~= "token-expired" then
+	elseif why ~= "token-expired" and why ~= "internal-server-error" then
 		-- Gone or used up: someone else spent it; nothing is left to do.
 		module:log("debug", "Invite %s already spent: %s", log_token(self.token), why);
 		return true;
 	end
+	-- Expired since it was validated, or the store cannot be read now:
+	-- spent as it was validated.
 	local result, first_err = true, nil;
 	for _, change in ipairs(now_valid:use_changes()) do
 		local ok, err = store():set(change.user, change.key, change.value);
@@ -292,8 +294,15 @@ function get(token, username)
 		module:log("debug", "Refused malformed token: %s", shape_err);
 		return nil, shape_err == "no-token" and "no-token" or "token-invalid";
 	end
-	local record = lookup(nil, token);
-	local contact_expires = username and lookup(username, token) or nil;
+	local record, read_err = lookup(nil, token);
+	local contact_expires;
+	if username and not read_err then
+		contact_expires, read_err = lookup(username, token);
+	end
+	if read_err ~= nil then
+		module:log("error", "Cannot read invite %s: %s", log_token(token), tostring(read_err));
+		return nil, "internal-server-error";
+	end
 	local valid, err = xi.validate{
 		token = token, record = record, contact_expires = contact_expires,
 		inviter = username, now = os.time(),

@@ -66,54 +66,77 @@ end
 
 -- Claims on invites being used. The gate reads the invite again from
 -- storage, but the token is spent only in user-registered, and between the
--- two other user-registering handlers (prosody-modules' mod_register_dnsbl
--- waits on DNS) and an async auth or storage backend may yield: another
--- session's gate would then read the same unspent record. So the gate,
--- after its last storage read and with nothing between that could yield,
--- claims the invite for the registration it admits; a claim ends when the
--- account exists and the invite is spent, when a later handler refuses the
--- registration, or after CLAIM_TTL seconds (a registration that failed
--- without a word). A pre-approved subscription claims the invite the same
--- way while it writes the rosters. Claims are per process, as the sessions
--- are.
-local CLAIM_TTL = 60;
-local claims = {}; -- token -> { [holder] = claimed until (os.time()) }
+-- two the account is created (an async auth or storage backend may yield)
+-- and any user-registering handler that runs after the gate may wait
+-- (prosody-modules' mod_register_dnsbl waits on DNS): another session's
+-- gate would then read the same unspent record. So the gate, after its
+-- last storage read, claims the invite for the registration it admits.
+-- A claim ends when a later handler refuses the registration, or after
+-- CLAIM_TTL seconds (a registration that failed without a word). Once the
+-- invite is spent the claim stays as spent for CLAIM_TTL: a read that was
+-- under way while it was spent may still show the invite unspent, and the
+-- spent claim keeps counting against every read that does not show its use
+-- yet. A pre-approved subscription claims the invite the same way while it
+-- writes the rosters. Claims are per process, as the sessions are.
+local CLAIM_TTL = 15;
+-- token -> { [holder] = { until = os.time() + CLAIM_TTL, uses = n, spent = bool } }
+local claims = {};
 
 -- How many registrations the invite admits at once: nil for any number
--- (reusable), the uses left for a max_uses invite, otherwise one.
+-- (reusable), the uses left for a max_uses invite, otherwise one; and the
+-- uses counted in the record read.
 local function admits(fresh)
-	if fresh.reusable then return nil; end
 	local record = fresh._valid.record;
+	local uses = record and record.uses or 0;
+	if fresh.reusable then return nil, uses; end
 	if record and record.max_uses then
-		return record.max_uses - (record.uses or 0);
+		return record.max_uses - uses, uses;
 	end
-	return 1;
+	return 1, uses;
 end
 
--- Claims the invite for `holder` (the table that carries the presented
--- invite); false when others hold every use it has.
-local function claim(token, holder, limit)
+-- Drops every claim whose time is up.
+local function prune(now)
+	for token, held in pairs(claims) do
+		for h, c in pairs(held) do
+			if c["until"] < now then held[h] = nil; end
+		end
+		if next(held) == nil then claims[token] = nil; end
+	end
+end
+
+-- Claims the invite, as `fresh` read it, for `holder` (the table that
+-- carries the presented invite, or the stanza); false when others hold
+-- every use the read shows. A spent claim counts only against a read that
+-- does not show its use yet.
+local function claim(token, holder, fresh)
+	local limit, uses = admits(fresh);
 	local now = os.time();
+	prune(now);
 	local held = claims[token] or {};
 	local others = 0;
-	for h, until_time in pairs(held) do
-		if until_time < now then
-			held[h] = nil;
-		elseif h ~= holder then
+	for h, c in pairs(held) do
+		if h ~= holder and (not c.spent or uses <= c.uses) then
 			others = others + 1;
 		end
 	end
 	if limit and others >= limit then
 		return false;
 	end
-	held[holder] = now + CLAIM_TTL;
+	held[holder] = { ["until"] = now + CLAIM_TTL, uses = uses };
 	claims[token] = held;
 	return true;
 end
 
-local function release(token, holder)
+-- Ends `holder`'s claim: `spent` after the invite was spent (the claim
+-- stays as spent for CLAIM_TTL), otherwise at once.
+local function release(token, holder, spent)
 	local held = token and claims[token];
-	if held then
+	local c = held and held[holder];
+	if not c then return; end
+	if spent then
+		c.spent, c["until"] = true, os.time() + CLAIM_TTL;
+	else
 		held[holder] = nil;
 		if next(held) == nil then claims[token] = nil; end
 	end
@@ -146,7 +169,7 @@ module:hook("presence/bare", function (event)
 	-- Claimed as a registration claims it: the roster writes below may
 	-- yield, and another request with the same single-use token would be
 	-- approved too before this one spends it.
-	if not claim(invite.token, stanza, admits(invite)) then
+	if not claim(invite.token, stanza, invite) then
 		module:log("debug", "Invite %s is being used by another request", log_token(token));
 		return;
 	end
@@ -159,7 +182,7 @@ module:hook("presence/bare", function (event)
 		return;
 	end
 	invite:use();
-	release(invite.token, stanza);
+	release(invite.token, stanza, true);
 	rostermanager.roster_push(username, host, contact);
 	module:send(st.presence({ type = "subscribed", from = user_jid, to = contact }));
 	send_presence_to(username, host, contact);
@@ -182,7 +205,11 @@ module:hook("stanza/iq/urn:xmpp:pars:0:preauth", function(event)
 	local validated_invite, err = invites.get(token);
 	if not validated_invite then
 		module:log("debug", "Refused preauth %s: %s", log_token(token), err);
-		origin.send(st.error_reply(stanza, "cancel", "forbidden", "The invite token is invalid or expired"));
+		if err == "internal-server-error" then
+			origin.send(st.error_reply(stanza, "wait", "internal-server-error", "The invite cannot be checked right now; try again later"));
+		else
+			origin.send(st.error_reply(stanza, "cancel", "forbidden", "The invite token is invalid or expired"));
+		end
 		return true;
 	end
 	origin.validated_invite = validated_invite;
@@ -199,64 +226,93 @@ local function current(validated_invite)
 	return invites.get(validated_invite.token);
 end
 
--- The gate. Every refusal says why, in Prosody's words where it has some.
+-- Refuses the registration for want of storage: which names are held, or
+-- what the invite is, is unknown (fail closed).
+local function unavailable(event, what, err)
+	module:log("error", "Cannot %s: %s", what, tostring(err));
+	event.allowed = false;
+	event.reason = "Registration is not possible right now; try again later";
+	event.error_type, event.error_condition = "wait", "internal-server-error";
+end
+
+-- The gate, after the other user-registering handlers (priority -100): one
+-- that refuses does so before the gate claims the invite, and none that
+-- waits on I/O runs between the claim and the account's creation (a claim
+-- covers those that run later still). Every refusal says why, in Prosody's
+-- words where it has some.
 module:hook("user-registering", function (event)
+	if event.allowed == false then return; end -- refused already
 	local validated_invite = event.validated_invite or (event.session and event.session.validated_invite);
 	local username = event.username;
+	-- Every read that may yield first, the invite's last: after it, nothing
+	-- can yield before the claim, and a registration that spends the invite
+	-- meanwhile holds a claim that counts against this read.
+	local account_exists = usermanager.user_exists(username, module.host);
+	-- A name held by another pending bound invite is not free. (Without an
+	-- invite on an invite-only server the gate refuses anyway.)
+	local records;
+	if validated_invite or not invite_only then
+		-- The keyval view of the invite store lists every host-level record.
+		local stored, store_err = module:open_store("invite_token"):get(nil);
+		if stored == nil and store_err then
+			return unavailable(event, "read the pending invites to check reserved usernames", store_err);
+		end
+		records = {};
+		for _, record in pairs(stored or {}) do
+			-- A record the core cannot read reserves nothing, and does not
+			-- keep the others from reserving theirs.
+			if type(record) == "table" and xi.record_type(record) then records[#records + 1] = record; end
+		end
+	end
 	local fresh;
 	if validated_invite then
 		local err;
 		fresh, err = current(validated_invite);
-		if not fresh then
+		if not fresh and err == "internal-server-error" then
+			return unavailable(event, "read the invite "..log_token(validated_invite.token), err);
+		elseif not fresh then
 			module:log("debug", "Invite %s no longer valid at registration: %s", log_token(validated_invite.token), err);
 			if invite_only then
 				event.allowed = false;
 				event.reason = "The invite token is invalid or expired";
 				return;
 			end
-			-- Registration is open: the invite was a way in, not the only
-			-- one, so the request goes on as one without an invite, and
-			-- nothing of the invite is applied once the account exists.
-			validated_invite.admitted = nil;
-			if event.session then event.session.validated_invite = nil; end
 		end
 	end
-	-- A name held by another pending bound invite is not free. (Without an
-	-- invite on an invite-only server the gate refuses anyway.)
 	local reserved = false;
-	if fresh or not invite_only then
-		-- The keyval view of the invite store lists every host-level record.
-		local stored, store_err = module:open_store("invite_token"):get(nil);
-		if stored == nil and store_err then
-			-- Which names are held is unknown: fail closed.
-			module:log("error", "Cannot read the pending invites to check reserved usernames: %s", store_err);
-			event.allowed = false;
-			event.reason = "Registration is not possible right now; try again later";
-			return;
-		end
-		local records = {};
-		for _, record in pairs(stored or {}) do
-			-- A record the core cannot read reserves nothing, and does not
-			-- keep the others from reserving theirs.
-			if type(record) == "table" and xi.record_type(record) then records[#records + 1] = record; end
-		end
+	if records then
 		local by, err = xi.reserved_by(username, records, os.time(), fresh and fresh.token);
 		if by == nil and err then
-			module:log("error", "Cannot check reserved usernames: %s", err);
-			event.allowed = false;
-			event.reason = "Registration is not possible right now; try again later";
-			return;
+			return unavailable(event, "check reserved usernames", err);
 		end
 		reserved = by and true or false;
+	end
+	-- Nothing from here to the claim can yield.
+	if fresh and not claim(fresh.token, validated_invite, fresh) then
+		module:log("debug", "Invite %s is being used by another registration", log_token(fresh.token));
+		if invite_only then
+			event.allowed = false;
+			event.reason = "The invite token is invalid or expired";
+			return;
+		end
+		fresh = nil;
+	end
+	if validated_invite and not fresh then
+		-- Registration is open: the invite was a way in, not the only one,
+		-- so the request goes on as one without an invite, and nothing of
+		-- the invite is applied once the account exists.
+		validated_invite.admitted = nil;
+		if event.session then event.session.validated_invite = nil; end
 	end
 	local admitted, code, message = xi.registration_gate{
 		invite = fresh and fresh._valid or nil,
 		invite_only = invite_only,
 		username = username,
-		account_exists = usermanager.user_exists(username, module.host),
+		account_exists = account_exists,
 		reserved = reserved,
 	};
 	if not admitted then
+		if fresh then release(fresh.token, validated_invite); end
 		module:log("debug", "Registration of %s refused: %s", tostring(username), code);
 		event.allowed = false;
 		event.reason = message;
@@ -271,21 +327,13 @@ module:hook("user-registering", function (event)
 		event.allow_reset = admitted.username;
 	end
 	if fresh then
-		-- Nothing since the storage reads above could yield: claiming here
-		-- is atomic with what they found.
-		if not claim(fresh.token, validated_invite, admits(fresh)) then
-			module:log("debug", "Invite %s is being used by another registration", log_token(fresh.token));
-			event.allowed = false;
-			event.reason = "The invite token is invalid or expired";
-			return;
-		end
 		-- Whoever holds the invite presented (the session, or a web
 		-- registration module) now holds the invite as stored, and what to
 		-- apply once the account exists.
 		for k, v in pairs(fresh) do validated_invite[k] = v; end
 		validated_invite.admitted = admitted;
 	end
-end);
+end, -100);
 
 -- After every other user-registering handler: one that refused the
 -- registration ends the claim the gate took for it.
@@ -358,7 +406,7 @@ module:hook("user-registered", function (event)
 	local contact_username = event.username;
 	local admitted = validated_invite.admitted;
 	validated_invite:use();
-	release(validated_invite.token, validated_invite);
+	release(validated_invite.token, validated_invite, true);
 	-- The invite stays where it was (as stock leaves it) for the other
 	-- modules' handlers, in whatever order they run (mod_invites_tracking
 	-- reads it); what it admitted is applied once.
@@ -381,5 +429,5 @@ module:hook("user-password-reset", function (event)
 		return;
 	end
 	validated_invite:use();
-	release(validated_invite.token, validated_invite);
+	release(validated_invite.token, validated_invite, true);
 end);

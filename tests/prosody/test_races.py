@@ -8,6 +8,7 @@ import re
 from conftest import run
 from harness import FIXTURES, Registrar
 from test_register import BAD_TOKEN, can_login, generate
+from test_adhoc import ACCOUNT, forbidden
 
 OUR_LOG_SOURCES = re.compile(r"^\S+ \S+ \S+ \S+:(invites|invites_adhoc|invites_register|easy_invite)\t")
 
@@ -106,6 +107,40 @@ def test_a_refused_registration_frees_its_claim(prosody):
     assert not refused[0] and "fixture" in refused[2], refused
     assert second[0], second
     assert run(can_login(server, "second@example.com"))
+
+
+def test_a_registration_refused_before_the_gate_claims_nothing(prosody):
+    # A handler before ours refuses and stops the event: the gate never
+    # ran, so the other session registers at once.
+    server = prosody(plugin_paths=[FIXTURES], modules=SLOW)
+    token = generate(server)
+
+    async def scenario():
+        a = await Registrar("example.com", server.c2s_port).open()
+        b = await Registrar("example.com", server.c2s_port).open()
+        try:
+            assert (await a.preauth(token))[0] and (await b.preauth(token))[0]
+            refused = await a.register("refused-early")
+            return refused, await b.register("second")
+        finally:
+            await a.close()
+            await b.close()
+
+    refused, second = run(scenario())
+    assert not refused[0] and "early" in refused[2], refused
+    assert second[0], second
+
+
+def test_open_registration_and_a_claimed_invite(prosody):
+    # Registration is open: the session that finds the invite claimed by
+    # another registers as anyone may, without what the invite grants.
+    server = prosody(users=["admin@example.com"], plugin_paths=[FIXTURES], modules=SLOW,
+                     config="registration_invite_only = false\nallow_registration = true")
+    token = generate(server, "--admin")
+    results = two_presenters(server, token, lambda a, b: asyncio.gather(a.register("first"), b.register("second")))
+    assert all(r[0] for r in results), results
+    # One of the two is an admin (the invite's role), the other not.
+    assert sorted(forbidden(server, f"{n}@example.com", ACCOUNT) for n in ("first", "second")) == [False, True]
 
 
 def test_our_modules_never_log_a_token(prosody):
