@@ -251,6 +251,13 @@ end
 local valid_invite_methods = {};
 local valid_invite_mt = { __index = valid_invite_methods };
 
+-- The invite as the store has it now, or nil, err (it may have been used
+-- or deleted since): read again as it was got, for a registration, or for
+-- a subscription to the local user it was got with.
+function valid_invite_methods:reread()
+	return get(self.token, not self.inviter and self.username or nil);
+end
+
 -- Spends the invite (after the registration or subscription succeeded):
 -- nothing for a reusable invite, a use counted for a max_uses invite,
 -- otherwise both storage keys deleted. Spent as the store has it now, read
@@ -261,7 +268,7 @@ local valid_invite_mt = { __index = valid_invite_methods };
 -- returned.
 function valid_invite_methods:use()
 	local now_valid = self._valid;
-	local current, why = get(self.token, not self.inviter and self.username or nil);
+	local current, why = self:reread();
 	if current then
 		now_valid = current._valid;
 	elseif why ~= "token-expired" and why ~= "internal-server-error" then

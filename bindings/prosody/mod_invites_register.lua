@@ -217,15 +217,6 @@ module:hook("stanza/iq/urn:xmpp:pars:0:preauth", function(event)
 	return true;
 end);
 
--- The invite as the store has it now, or nil, error (it may have been used
--- or deleted since it was presented).
-local function current(validated_invite)
-	if validated_invite.username and not validated_invite.inviter then
-		return invites.get(validated_invite.token, validated_invite.username);
-	end
-	return invites.get(validated_invite.token);
-end
-
 -- Refuses the registration for want of storage: which names are held, or
 -- what the invite is, is unknown (fail closed).
 local function unavailable(event, what, err)
@@ -267,7 +258,9 @@ module:hook("user-registering", function (event)
 	local fresh;
 	if validated_invite then
 		local err;
-		fresh, err = current(validated_invite);
+		-- As the store has it now: it may have been used or deleted since
+		-- it was presented.
+		fresh, err = validated_invite:reread();
 		if not fresh and err == "internal-server-error" then
 			return unavailable(event, "read the invite "..log_token(validated_invite.token), err);
 		elseif not fresh then

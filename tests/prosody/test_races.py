@@ -86,24 +86,22 @@ def test_max_uses_token_when_a_later_handler_yields(prosody):
     assert token not in server.stored_invites()  # all three uses spent
 
 
+def refused_then_another(server, token, refused_name):
+    """Two sessions present `token`; the first registers `refused_name`
+    (which the fixture refuses), then the second registers "second"."""
+
+    async def register(a, b):
+        refused = await a.register(refused_name)
+        return refused, await b.register("second")
+
+    return two_presenters(server, token, register)
+
+
 def test_a_refused_registration_frees_its_claim(prosody):
     # A later handler refuses the first registration: the invite is free
     # again at once, not after the claim's time limit.
     server = prosody(plugin_paths=[FIXTURES], modules=SLOW)
-    token = generate(server)
-
-    async def scenario():
-        a = await Registrar("example.com", server.c2s_port).open()
-        b = await Registrar("example.com", server.c2s_port).open()
-        try:
-            assert (await a.preauth(token))[0] and (await b.preauth(token))[0]
-            refused = await a.register("refused-by-fixture")
-            return refused, await b.register("second")
-        finally:
-            await a.close()
-            await b.close()
-
-    refused, second = run(scenario())
+    refused, second = refused_then_another(server, generate(server), "refused-by-fixture")
     assert not refused[0] and "fixture" in refused[2], refused
     assert second[0], second
     assert run(can_login(server, "second@example.com"))
@@ -113,20 +111,7 @@ def test_a_registration_refused_before_the_gate_claims_nothing(prosody):
     # A handler before ours refuses and stops the event: the gate never
     # ran, so the other session registers at once.
     server = prosody(plugin_paths=[FIXTURES], modules=SLOW)
-    token = generate(server)
-
-    async def scenario():
-        a = await Registrar("example.com", server.c2s_port).open()
-        b = await Registrar("example.com", server.c2s_port).open()
-        try:
-            assert (await a.preauth(token))[0] and (await b.preauth(token))[0]
-            refused = await a.register("refused-early")
-            return refused, await b.register("second")
-        finally:
-            await a.close()
-            await b.close()
-
-    refused, second = run(scenario())
+    refused, second = refused_then_another(server, generate(server), "refused-early")
     assert not refused[0] and "early" in refused[2], refused
     assert second[0], second
 
