@@ -34,7 +34,9 @@
 //!   first 32 bytes become the next key and are erased, the other 992 are
 //!   output, and every byte handed out is erased from the buffer at once. So
 //!   the state never holds anything from which past output can be
-//!   recomputed (forward secrecy).
+//!   recomputed (forward secrecy). Nor does the stack: the copies of keys
+//!   that the block function and the OS seed leave there are overwritten
+//!   before a draw returns.
 //! - **Reseeding**: after [`RESEED_INTERVAL`] (1 MiB) of output from one
 //!   seed, the next draw takes a fresh 32-byte key from the OS. A compromised
 //!   state thus predicts at most 1 MiB of future output per thread.
@@ -55,7 +57,14 @@
 //! Without `MADV_WIPEONFORK` (Linux before 4.14, or any other system) there
 //! is no unsafe fallback: [`ForkSafeRng::new`] and [`fill`] return
 //! [`Error::WipeOnForkUnsupported`] or [`Error::UnsupportedPlatform`], and
-//! the host uses the OS's generator instead (the core's `create_os`).
+//! the host uses the OS's generator instead (the core's `create_os`). Nor
+//! where `madvise` says yes to advice no kernel knows, as qemu-user does
+//! to every advice while following none: [`Error::AdviceIgnored`].
+//!
+//! A `fork` from a signal handler that interrupted a draw is caught too:
+//! each draw marks the page when it starts and checks the mark when it
+//! ends, and a child that finds it wiped draws the whole request again
+//! from a new seed.
 //!
 //! # Limits
 //!
@@ -85,6 +94,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+mod mem;
 #[cfg(target_os = "linux")]
 mod page;
 mod state;
@@ -104,16 +114,26 @@ pub enum Error {
         /// `errno` from `madvise`.
         errno: i32,
     },
+    /// `madvise` accepted advice that no kernel knows, as emulators such
+    /// as qemu-user do (they answer every `madvise` with success and do
+    /// nothing), so its acceptance of `MADV_WIPEONFORK` proves nothing: the
+    /// generator is not used. Draw from the OS instead.
+    #[error(
+        "madvise accepts unknown advice here (an emulator?), so MADV_WIPEONFORK cannot be trusted: the userspace generator would not be fork-safe; use the OS's generator"
+    )]
+    AdviceIgnored,
     /// Not Linux: there is no `MADV_WIPEONFORK`, so the generator is not
     /// used. Draw from the OS instead.
     #[error(
         "the fork-safe userspace generator needs Linux's MADV_WIPEONFORK; use the OS's generator"
     )]
     UnsupportedPlatform,
-    /// `mmap` could not map the thread's state page.
-    #[error("mmap of the generator's state page failed (errno {errno})")]
+    /// `mmap` could not map the thread's state page, or `madvise` could not
+    /// mark it for another reason than not knowing `MADV_WIPEONFORK` (such
+    /// as `ENOMEM` when the process has too many mappings).
+    #[error("the generator's state page could not be mapped (errno {errno})")]
     Map {
-        /// `errno` from `mmap`.
+        /// `errno` from `mmap` or `madvise`.
         errno: i32,
     },
     /// The OS's generator failed while seeding.
@@ -122,11 +142,20 @@ pub enum Error {
 }
 
 impl Error {
-    /// A stable, machine-readable name for this error (kebab-case), for the
-    /// C and Lua bindings.
+    /// True where the generator cannot be made fork-safe on this system at
+    /// all (not Linux, no `MADV_WIPEONFORK`, or an emulator's `madvise`),
+    /// false for a failure that may pass (no mapping, no seed from the OS).
+    pub fn is_unsupported(&self) -> bool {
+        matches!(
+            self,
+            Self::WipeOnForkUnsupported { .. } | Self::AdviceIgnored | Self::UnsupportedPlatform
+        )
+    }
+
+    /// A stable, machine-readable name for this error (kebab-case).
     pub fn code(&self) -> &'static str {
         match self {
-            Self::WipeOnForkUnsupported { .. } => "wipeonfork-unsupported",
+            Self::WipeOnForkUnsupported { .. } | Self::AdviceIgnored => "wipeonfork-unsupported",
             Self::UnsupportedPlatform => "unsupported-platform",
             Self::Map { .. } => "rng-map-failed",
             Self::Os(_) => "rng-failure",

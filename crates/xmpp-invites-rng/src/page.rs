@@ -3,10 +3,11 @@
 //! `CLONE_VM`) finds it zero-filled, reads "not seeded", and reseeds from
 //! the OS before its first output.
 //!
-//! All of the crate's `unsafe` code is in this file.
+//! All of the crate's `unsafe` code is in this file and in `mem.rs`.
 
 use std::cell::Cell;
 use std::ptr::{self, NonNull};
+use std::sync::atomic::{Ordering, compiler_fence};
 
 use crate::Error;
 use crate::state::State;
@@ -45,6 +46,9 @@ struct Busy<'a>(&'a Cell<bool>);
 
 impl Drop for Busy<'_> {
     fn drop(&mut self) {
+        // The state's last write comes before the flag says it is free, for
+        // a signal handler on this thread (see `with_state`).
+        compiler_fence(Ordering::SeqCst);
         self.0.set(false);
     }
 }
@@ -58,6 +62,9 @@ pub(crate) fn with_state<T>(f: impl FnOnce(&mut State) -> T) -> Result<Option<T>
         if slot.busy.replace(true) {
             return Ok(None);
         }
+        // A signal handler that runs on this thread reads the flag: the
+        // compiler must not move the state's first access before it.
+        compiler_fence(Ordering::SeqCst);
         let _busy = Busy(&slot.busy);
         let page = match slot.page.get() {
             Some(page) => page,
@@ -101,7 +108,10 @@ pub(crate) fn peek<T>(f: impl FnOnce(&State) -> T) -> Option<T> {
 /// Maps one private anonymous page for a `State` and marks it
 /// `MADV_WIPEONFORK`, and `MADV_DONTDUMP` (best effort) to keep it out of
 /// core dumps. Fails, unmapping it again, when the kernel does not know
-/// `MADV_WIPEONFORK` (Linux before 4.14 answers `EINVAL`).
+/// `MADV_WIPEONFORK` (Linux before 4.14 answers `EINVAL`), or when
+/// `madvise` also accepts advice no kernel knows (qemu-user accepts every
+/// advice and follows none, so its yes to `MADV_WIPEONFORK` means nothing;
+/// BoringSSL's fork detection makes the same check).
 fn map_page() -> Result<NonNull<State>, Error> {
     let len = size_of::<State>();
     // SAFETY: an anonymous private mapping at an address of the kernel's
@@ -121,12 +131,25 @@ fn map_page() -> Result<NonNull<State>, Error> {
     }
     // SAFETY: `addr..addr + len` is the mapping made just above, which
     // nothing else refers to; madvise only changes how the kernel treats
-    // it across fork (and in core dumps).
-    if unsafe { libc::madvise(addr, len, libc::MADV_WIPEONFORK) } != 0 {
-        let errno = errno();
+    // it across fork (and in core dumps), and advice -1 changes nothing.
+    let refused = unsafe {
+        if libc::madvise(addr, len, -1) == 0 {
+            Some(Error::AdviceIgnored)
+        } else if libc::madvise(addr, len, libc::MADV_WIPEONFORK) != 0 {
+            Some(match errno() {
+                libc::EINVAL => Error::WipeOnForkUnsupported {
+                    errno: libc::EINVAL,
+                },
+                errno => Error::Map { errno },
+            })
+        } else {
+            None
+        }
+    };
+    if let Some(error) = refused {
         // SAFETY: the same fresh mapping, not referenced anywhere.
         unsafe { libc::munmap(addr, len) };
-        return Err(Error::WipeOnForkUnsupported { errno });
+        return Err(error);
     }
     // SAFETY: as for MADV_WIPEONFORK; failure only means the page may
     // appear in a core dump.

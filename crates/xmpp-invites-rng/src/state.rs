@@ -5,6 +5,8 @@
 use chacha20::ChaCha20Rng;
 use rand_core::{Rng, SeedableRng};
 
+use crate::mem;
+
 /// Output bytes drawn from one OS seed before the next draw reseeds from
 /// the OS: 1 MiB.
 pub const RESEED_INTERVAL: u64 = 1 << 20;
@@ -24,6 +26,11 @@ const KEY_LEN: usize = 32;
 pub(crate) struct State {
     /// Nonzero once seeded from the OS in this process.
     seeded: u64,
+    /// Set at the start of every draw and read back at its end (volatile,
+    /// in [`State::fill`]): zero at the end means a `fork` wiped the page
+    /// during the draw, in a signal handler that interrupted it, and this
+    /// process is the child.
+    drawing: u64,
     /// Output bytes handed out since the last OS seed.
     since_seed: u64,
     /// OS seeds taken since the page was mapped or wiped.
@@ -38,10 +45,10 @@ pub(crate) struct State {
 
 impl State {
     /// A fresh, unseeded state (all zeroes).
-    #[cfg(any(test, not(target_os = "linux")))]
     pub(crate) const fn zeroed() -> Self {
         Self {
             seeded: 0,
+            drawing: 0,
             since_seed: 0,
             reseeds: 0,
             pos: 0,
@@ -59,16 +66,38 @@ impl State {
     /// child after `fork`), reseeds after [`RESEED_INTERVAL`] bytes of
     /// output. An OS failure is returned as is; no output is made from a
     /// state that needed a seed it could not get.
-    pub(crate) fn fill(&mut self, mut dst: &mut [u8]) -> Result<(), getrandom::Error> {
+    ///
+    /// A `fork` between two draws wipes the page, and the child's next draw
+    /// seeds anew. A `fork` during a draw (from a signal handler that
+    /// interrupted it) leaves the child in the middle of it, with bytes
+    /// copied before the fork (its parent's too) and values the interrupted
+    /// code held in registers, which it writes back to the wiped page. The
+    /// draw marker tells: the child forgets the whole state and draws
+    /// `dst` again from a new seed.
+    pub(crate) fn fill(&mut self, dst: &mut [u8]) -> Result<(), getrandom::Error> {
+        loop {
+            mem::write(&mut self.drawing, 1);
+            self.draw(dst)?;
+            if mem::read(&self.drawing) != 0 {
+                return Ok(());
+            }
+            *self = Self::zeroed();
+        }
+    }
+
+    fn draw(&mut self, mut dst: &mut [u8]) -> Result<(), getrandom::Error> {
         if self.seeded == 0 {
             self.reseed()?;
+            mem::wipe_stack();
         }
         while !dst.is_empty() {
             if self.since_seed >= RESEED_INTERVAL {
                 self.reseed()?;
+                mem::wipe_stack();
             }
             if self.pos() == BUF_LEN {
                 self.refill();
+                mem::wipe_stack();
             }
             let pos = self.pos();
             // n <= BUF_LEN, so `n as u64` below is exact.
@@ -91,13 +120,13 @@ impl State {
         usize::try_from(self.pos).map_or(BUF_LEN, |p| p.min(BUF_LEN))
     }
 
-    /// A new key straight from the OS; unread keystream of the old key is
-    /// discarded.
+    /// A new key straight from the OS into the state (no copy elsewhere);
+    /// unread keystream of the old key is discarded. On failure the key is
+    /// partly overwritten but nothing is output: `seeded` or `since_seed`
+    /// still asks for a seed.
+    #[inline(never)]
     fn reseed(&mut self) -> Result<(), getrandom::Error> {
-        let mut key = [0u8; KEY_LEN];
-        getrandom::fill(&mut key)?;
-        self.key = key;
-        key.fill(0);
+        getrandom::fill(&mut self.key)?;
         self.buf.fill(0);
         self.pos = BUF_LEN as u64;
         self.since_seed = 0;
@@ -110,7 +139,10 @@ impl State {
     /// generators", 2017): one key makes one buffer of keystream, whose
     /// first 32 bytes replace the key and are erased from the buffer. Each
     /// key is used once, so the nonce and counter can start at zero, and
-    /// nothing in the state can recompute output already handed out.
+    /// nothing in the state can recompute output already handed out. The
+    /// copies the block function makes on the stack are the caller's to
+    /// wipe ([`mem::wipe_stack`]), once this frame is gone.
+    #[inline(never)]
     fn refill(&mut self) {
         // ChaCha20Rng (chacha20 with `zeroize`) wipes its own copy of the key
         // and its block buffer when dropped at the end of this scope.
