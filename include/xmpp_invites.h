@@ -1366,7 +1366,9 @@ const char *xi_result_name(uint32_t result);
  * `XI_RNG_FORK_SAFE` (opt-in, see `xi_rng`). Selecting `XI_RNG_FORK_SAFE`
  * seeds the calling thread's generator at once and fails with
  * `XI_RESULT_RNG_UNSUPPORTED` where the system lacks `MADV_WIPEONFORK`
- * (Linux before 4.14, other systems): the choice then stays as it was.
+ * (Linux before 4.14, other systems, emulators that ignore `madvise`), or
+ * `XI_RESULT_RNG_FAILURE` where its page cannot be mapped or the OS gives
+ * no seed: the choice then stays as it was.
  * `XI_RESULT_INVALID_ENUM` for another number.
  */
 xi_result xi_rng_select(uint32_t source);

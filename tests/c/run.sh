@@ -150,6 +150,7 @@ programs=(
 	"test_vectors tests/c/test_vectors.c jansson"
 	"test_api tests/c/test_api.c jansson"
 	"test_bad_input tests/c/test_bad_input.c -"
+	"test_rng_madvise tests/c/test_rng_madvise.c -"
 	"example bindings/c/example.c -"
 	"leak_canary tests/c/leak_canary.c -"
 )

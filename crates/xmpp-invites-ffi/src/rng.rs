@@ -3,6 +3,7 @@
 //! host opts in with `xi_rng_select`, the fork-safe userspace generator of
 //! the `xmpp-invites-rng` crate.
 
+use std::borrow::Cow;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use rand_core::{TryCryptoRng, TryRng};
@@ -34,7 +35,9 @@ static SELECTED: AtomicU32 = AtomicU32::new(xi_rng::Os as u32);
 /// `XI_RNG_FORK_SAFE` (opt-in, see `xi_rng`). Selecting `XI_RNG_FORK_SAFE`
 /// seeds the calling thread's generator at once and fails with
 /// `XI_RESULT_RNG_UNSUPPORTED` where the system lacks `MADV_WIPEONFORK`
-/// (Linux before 4.14, other systems): the choice then stays as it was.
+/// (Linux before 4.14, other systems, emulators that ignore `madvise`), or
+/// `XI_RESULT_RNG_FAILURE` where its page cannot be mapped or the OS gives
+/// no seed: the choice then stays as it was.
 /// `XI_RESULT_INVALID_ENUM` for another number.
 #[unsafe(no_mangle)]
 pub extern "C" fn xi_rng_select(source: u32) -> xi_result {
@@ -51,10 +54,17 @@ pub extern "C" fn xi_rng_select(source: u32) -> xi_result {
         };
         if source == xi_rng::ForkSafe {
             xmpp_invites_rng::fill(&mut []).map_err(|e| {
-                Fail::new(
-                    xi_result::RngUnsupported,
-                    format!("the fork-safe generator cannot run here: {e}"),
-                )
+                if e.is_unsupported() {
+                    Fail::new(
+                        xi_result::RngUnsupported,
+                        format!("the fork-safe generator cannot run here: {e}"),
+                    )
+                } else {
+                    Fail::new(
+                        xi_result::RngFailure,
+                        format!("the fork-safe generator failed: {e}"),
+                    )
+                }
             })?;
         }
         SELECTED.store(source as u32, Ordering::Relaxed);
@@ -74,11 +84,11 @@ pub extern "C" fn xi_rng_selected() -> xi_rng {
 
 /// The random source failed: the caller's bytes ran out, or the OS said no.
 #[derive(Debug)]
-pub(crate) struct Exhausted(&'static str);
+pub(crate) struct Exhausted(Cow<'static, str>);
 
 impl std::fmt::Display for Exhausted {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.0)
+        f.write_str(&self.0)
     }
 }
 
@@ -108,14 +118,14 @@ impl TryRng for Source<'_> {
     }
     fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Exhausted> {
         match self {
-            Self::Os => getrandom::fill(dst)
-                .map_err(|_| Exhausted("the operating system's random source failed")),
-            Self::ForkSafe => xmpp_invites_rng::fill(dst).map_err(|_| {
-                Exhausted("the fork-safe generator failed to seed from the operating system")
+            Self::Os => getrandom::fill(dst).map_err(|e| {
+                Exhausted(format!("the operating system's random source failed: {e}").into())
             }),
+            Self::ForkSafe => xmpp_invites_rng::fill(dst)
+                .map_err(|e| Exhausted(format!("the fork-safe generator failed: {e}").into())),
             Self::Supplied(bytes) => {
                 if dst.len() > bytes.len() {
-                    return Err(Exhausted("the supplied random bytes ran out"));
+                    return Err(Exhausted("the supplied random bytes ran out".into()));
                 }
                 let (now, rest) = bytes.split_at(dst.len());
                 dst.copy_from_slice(now);

@@ -168,7 +168,8 @@ pub(crate) fn create_invite(
 }
 
 /// `select_rng("os" | "fork-safe")` → true, or nil, "rng-unsupported",
-/// message where the fork-safe generator cannot run (the choice stays).
+/// message where the fork-safe generator cannot run, "rng-failure" where it
+/// could but failed now (its page not mapped, no seed); the choice stays.
 fn select_rng(a: &mut Args) -> Ret {
     let name = a.str(0, "name")?;
     let lua = a.lua();
@@ -176,11 +177,18 @@ fn select_rng(a: &mut Args) -> Ret {
         "os" => FORK_SAFE.store(false, Ordering::Relaxed),
         "fork-safe" => match xmpp_invites_rng::ForkSafeRng::new() {
             Ok(_) => FORK_SAFE.store(true, Ordering::Relaxed),
-            Err(e) => {
+            Err(e) if e.is_unsupported() => {
                 return fail(
                     lua,
                     "rng-unsupported",
                     format!("the fork-safe generator cannot run here: {e}"),
+                );
+            }
+            Err(e) => {
+                return fail(
+                    lua,
+                    "rng-failure",
+                    format!("the fork-safe generator failed: {e}"),
                 );
             }
         },
