@@ -909,7 +909,12 @@ xi_result xi_landing_link(const char *template_,
 /**
  * The message of the last failure on this thread (empty after a success).
  * The pointer stays valid until the next call into this library on the
- * same thread.
+ * same thread. Only functions that return an `xi_result` set it; the
+ * `_free` functions, accessors and `xi_result_name` leave it as it was.
+ * Called where the thread's storage is being torn down (an `atexit`
+ * handler, a `pthread_key_create` destructor), where no message can be
+ * kept, it is the failure's result name (`"invalid-enum"`), which is also
+ * never empty.
  */
 const char *xi_last_error_message(void);
 
@@ -1398,8 +1403,9 @@ void xi_string_free(char *s);
 
 /**
  * Renders a template in Prosody's language with URL escaping and the
- * `urlescape` and `noscheme` filters; `values_json` is a JSON object.
- * Into `*out` (free with `xi_string_free`).
+ * `urlescape` and `noscheme` filters; `values_json` is a JSON object
+ * (other JSON gives `XI_RESULT_INVALID_ARGUMENT`). Into `*out` (free with
+ * `xi_string_free`).
  *
  * # Safety
  * `template` and `values_json` strings; `out` writable.

@@ -1,6 +1,6 @@
 //! Result codes, the last-error message and the panic boundary.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::ffi::{CStr, CString, c_char};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
@@ -329,13 +329,18 @@ impl From<xmpp_invites::UnknownInviteType> for Fail {
 
 thread_local! {
     static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
+    /// The last result, in storage that has no destructor, so that it
+    /// outlives `LAST_ERROR` when the thread's thread-locals are destroyed.
+    static LAST_RESULT: Cell<xi_result> = const { Cell::new(xi_result::Ok) };
 }
 
-/// Keeps `message` as the thread's last error. After the thread's Rust
-/// thread-locals are gone (a call from an `atexit` handler, a C++ static
-/// destructor or a `pthread_key` destructor) nothing is kept: `with` would
-/// panic outside the panic boundary and abort the process.
-fn set_last_error(message: &str) {
+/// Keeps `result` and its `message` as the thread's last. After the
+/// thread's Rust thread-locals are gone (a call from an `atexit` handler, a
+/// C++ static destructor or a `pthread_key` destructor) the message cannot
+/// be kept (`with` would panic outside the panic boundary and abort the
+/// process), and `xi_last_error_message` gives the result's name instead.
+fn set_last_error(result: xi_result, message: &str) {
+    LAST_RESULT.set(result);
     let c = CString::new(message.replace('\0', "\\0")).unwrap_or_default();
     let _ = LAST_ERROR.try_with(|e| *e.borrow_mut() = c);
 }
@@ -345,15 +350,18 @@ fn set_last_error(message: &str) {
 pub(crate) fn guard(f: impl FnOnce() -> Result<(), Fail>) -> xi_result {
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(Ok(())) => {
-            set_last_error("");
+            set_last_error(xi_result::Ok, "");
             xi_result::Ok
         }
         Ok(Err(fail)) => {
-            set_last_error(&fail.message);
+            set_last_error(fail.code, &fail.message);
             fail.code
         }
         Err(_) => {
-            set_last_error("internal error: a panic was caught at the C boundary");
+            set_last_error(
+                xi_result::Panic,
+                "internal error: a panic was caught at the C boundary",
+            );
             xi_result::Panic
         }
     }
@@ -380,13 +388,21 @@ pub extern "C" fn xi_result_name(result: u32) -> *const c_char {
 
 /// The message of the last failure on this thread (empty after a success).
 /// The pointer stays valid until the next call into this library on the
-/// same thread.
+/// same thread. Only functions that return an `xi_result` set it; the
+/// `_free` functions, accessors and `xi_result_name` leave it as it was.
+/// Called where the thread's storage is being torn down (an `atexit`
+/// handler, a `pthread_key_create` destructor), where no message can be
+/// kept, it is the failure's result name (`"invalid-enum"`), which is also
+/// never empty.
 #[unsafe(no_mangle)]
 pub extern "C" fn xi_last_error_message() -> *const c_char {
     guard_value(c"".as_ptr(), || {
         LAST_ERROR
             .try_with(|e| e.borrow().as_ptr())
-            .unwrap_or(c"".as_ptr())
+            .unwrap_or_else(|_| match LAST_RESULT.get() {
+                xi_result::Ok => c"".as_ptr(),
+                result => result.c_name().as_ptr(),
+            })
     })
 }
 

@@ -210,8 +210,9 @@ pub unsafe extern "C" fn xi_landing_link(
 }
 
 /// Renders a template in Prosody's language with URL escaping and the
-/// `urlescape` and `noscheme` filters; `values_json` is a JSON object.
-/// Into `*out` (free with `xi_string_free`).
+/// `urlescape` and `noscheme` filters; `values_json` is a JSON object
+/// (other JSON gives `XI_RESULT_INVALID_ARGUMENT`). Into `*out` (free with
+/// `xi_string_free`).
 ///
 /// # Safety
 /// `template` and `values_json` strings; `out` writable.
@@ -236,6 +237,12 @@ pub unsafe extern "C" fn xi_template_render(
                 format!("values_json is not JSON: {e}"),
             )
         })?;
+        if !values.is_object() {
+            return Err(Fail::new(
+                xi_result::InvalidArgument,
+                "values_json is JSON but not an object",
+            ));
+        }
         let s = owned(&Renderer::url().render(template, &values)?)?;
         // SAFETY: checked above.
         unsafe { write_out(out, s) };
