@@ -183,7 +183,8 @@ static char *create_invite(const char *host, const char *username, int64_t now)
 	 * what is stored): xi_token_redact gives a label. */
 	char *label = NULL;
 	if (xi_token_redact(xi_invite_token(invite), &label) == XI_RESULT_OK)
-		printf("  created invite %s for %s@%s\n", label, username, host);
+		printf("  created invite %s for %s@%s\n", label, username ? username : "(any user)",
+		       host);
 	xi_string_free(label);
 	printf("  landing page: %s\n", xi_invite_landing_page(invite));
 	/* The borrowed URI dies with the invite: copy it for the caller. */

@@ -1308,6 +1308,11 @@ static void version(void)
 {
 	set_context("version");
 	CHECK_STR(xi_version(), XI_EXPECTED_VERSION);
+	/* The header's version is the library's. */
+	char header[64];
+	snprintf(header, sizeof header, "%d.%d.%d", XI_VERSION_MAJOR, XI_VERSION_MINOR,
+		 XI_VERSION_PATCH);
+	CHECK_STR(header, xi_version());
 }
 
 /* --- policy beyond the vectors --------------------------------------------- */

@@ -471,8 +471,12 @@ pub struct xi_invite {
     landing: Option<CString>,
 }
 
-/// Creates an invite at `now` (Unix seconds). Randomness from the OS when
-/// `random` is NULL, else from `random_len` bytes there.
+/// Creates an invite at `now` (Unix seconds). Its token's bytes come from
+/// the generator `xi_rng_select` chose (the OS by default) when `random`
+/// is NULL (and `random_len` 0), else from `random`, as
+/// `xi_token_generate` takes them for the builder's token format and size
+/// (18 bytes for the default base64url token); too few give
+/// `XI_RESULT_RNG_FAILURE`.
 ///
 /// # Safety
 /// `b` is a live builder; `random` NULL or `random_len` bytes; `out`

@@ -129,6 +129,35 @@ pub unsafe extern "C" fn xi_string_free(s: *mut c_char) {
     })
 }
 
+/// The major version of the library the header came with; compare it (and
+/// the minor version, while the major is 0) with `xi_version()` at run time.
+pub const XI_VERSION_MAJOR: u32 = 0;
+/// The minor version of the library the header came with.
+pub const XI_VERSION_MINOR: u32 = 1;
+/// The patch version of the library the header came with.
+pub const XI_VERSION_PATCH: u32 = 0;
+
+/// A decimal number at compile time (Cargo's version parts).
+const fn decimal(s: &str) -> u32 {
+    let bytes = s.as_bytes();
+    let mut n = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        assert!(bytes[i].is_ascii_digit());
+        n = n * 10 + (bytes[i] - b'0') as u32;
+        i += 1;
+    }
+    n
+}
+
+// The constants above are literals for cbindgen; the build fails when they
+// drift from the crate's version.
+const _: () = assert!(
+    XI_VERSION_MAJOR == decimal(env!("CARGO_PKG_VERSION_MAJOR"))
+        && XI_VERSION_MINOR == decimal(env!("CARGO_PKG_VERSION_MINOR"))
+        && XI_VERSION_PATCH == decimal(env!("CARGO_PKG_VERSION_PATCH"))
+);
+
 /// The library version, a static string such as `"0.1.0"`.
 #[unsafe(no_mangle)]
 pub extern "C" fn xi_version() -> *const c_char {
