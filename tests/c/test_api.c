@@ -563,7 +563,12 @@ static void ttl_source_note_format(void)
 	inv = NULL;
 	CHECK_RESULT(xi_new_invite_create(b, NOW, counting, 18, &inv), XI_RESULT_PERIOD_OVERFLOW);
 	CHECK_OK(xi_new_invite_set_ttl(b, 60, false));
-	CHECK_RESULT(xi_new_invite_create(b, INT64_MAX, counting, 18, &inv), XI_RESULT_PERIOD_OVERFLOW);
+	CHECK_RESULT(xi_new_invite_create(b, XI_NEVER_EXPIRES - 59, counting, 18, &inv),
+		     XI_RESULT_PERIOD_OVERFLOW);
+	CHECK(inv == NULL);
+	/* A time of creation past the range is refused as such. */
+	CHECK_RESULT(xi_new_invite_create(b, INT64_MAX, counting, 18, &inv),
+		     XI_RESULT_DATETIME_OUT_OF_RANGE);
 	CHECK(inv == NULL);
 
 	/* Alphanumeric tokens (XEP-0401): bytes below 248, modulo 62. */

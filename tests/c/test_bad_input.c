@@ -276,7 +276,17 @@ static void builder_functions(void)
 	      inv == SENT);
 	FAILS(xi_new_invite_create(builder, NOW, counting, 0, &inv), XI_RESULT_RNG_FAILURE,
 	      inv == SENT);
+	/* A time of creation outside XEP-0082's years 0000 to 9999. */
 	FAILS(xi_new_invite_create(builder, INT64_MAX, counting, 18, &inv),
+	      XI_RESULT_DATETIME_OUT_OF_RANGE, inv == SENT);
+	FAILS(xi_new_invite_create(builder, INT64_MIN, counting, 18, &inv),
+	      XI_RESULT_DATETIME_OUT_OF_RANGE, inv == SENT);
+	FAILS(xi_new_invite_create(builder, -62167219201, counting, 18, &inv),
+	      XI_RESULT_DATETIME_OUT_OF_RANGE, inv == SENT);
+	FAILS(xi_new_invite_create(builder, XI_NEVER_EXPIRES, counting, 18, &inv),
+	      XI_RESULT_DATETIME_OUT_OF_RANGE, inv == SENT);
+	/* A week from a second before the end is past it. */
+	FAILS(xi_new_invite_create(builder, XI_NEVER_EXPIRES - 1, counting, 18, &inv),
 	      XI_RESULT_PERIOD_OVERFLOW, inv == SENT);
 
 	set_context("xi_storage_key");

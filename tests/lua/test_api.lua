@@ -68,6 +68,13 @@ eq(xi.parse_period(math.huge), math.huge, "math.huge is never")
 eq(xi.expiry("1 week", NOW), NOW + 604800, "expiry")
 eq(xi.expiry(math.huge, NOW), xi.NEVER_EXPIRES, "expiry never")
 eq(select(2, xi.expiry(1e300, NOW)), "period-overflow", "expiry overflow")
+-- A time of creation XEP-0082 cannot write (years 0000 to 9999) is refused.
+for _, now in ipairs { -62167219201, xi.NEVER_EXPIRES, math.maxinteger, math.mininteger } do
+	local none, code = xi.create{ type = "account", host = "example.com", now = now }
+	check(none == nil and code == "datetime-out-of-range", "create refuses now = " .. now, none, code)
+end
+eq(xi.create{ type = "account", host = "example.com", now = -62167219200, ttl = 0 }.expires,
+	-62167219200, "the first second of year 0000 is a time of creation")
 eq(xi.datetime(1795856400), "2026-11-28T09:00:00Z", "datetime")
 eq(xi.parse_datetime("2026-11-28T09:00:00Z"), 1795856400, "parse_datetime")
 eq(select(2, xi.parse_datetime("tomorrow")), "invalid-datetime", "parse_datetime error")

@@ -471,7 +471,10 @@ pub struct xi_invite {
     landing: Option<CString>,
 }
 
-/// Creates an invite at `now` (Unix seconds). Its token's bytes come from
+/// Creates an invite at `now` (Unix seconds, from 0000-01-01T00:00:00Z up
+/// to but not including `XI_NEVER_EXPIRES`, the times XEP-0082 can write;
+/// others give `XI_RESULT_DATETIME_OUT_OF_RANGE`, and an expiry past
+/// that range `XI_RESULT_PERIOD_OVERFLOW`). Its token's bytes come from
 /// the generator `xi_rng_select` chose (the OS by default) when `random`
 /// is NULL (and `random_len` 0), else from `random`, as
 /// `xi_token_generate` takes them for the builder's token format and size

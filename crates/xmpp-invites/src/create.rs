@@ -5,6 +5,7 @@ use std::sync::Arc;
 use rand_core::TryCryptoRng;
 
 use crate::change::{InviteWrite, StorageChange};
+use crate::datetime::{DateTimeError, EARLIEST};
 use crate::jid::{BareJid, JidError};
 use crate::kind::{InviteKind, InviteType};
 use crate::landing::LandingPage;
@@ -32,6 +33,12 @@ pub enum CreateError {
     /// The landing page template could not be rendered.
     #[error("landing page: {0}")]
     Template(#[from] TemplateError),
+    /// `now` is not a time an XEP-0082 date-time can write (years 0000 to
+    /// 9999), so neither would the invite's creation and expiry be; the
+    /// last second, [`crate::NEVER_EXPIRES`], is "never" and not a time of
+    /// creation either.
+    #[error("the time of creation: {0}")]
+    Time(DateTimeError),
     /// `max_uses` was 0.
     #[error("max_uses must be at least 1")]
     ZeroUses,
@@ -50,6 +57,7 @@ impl CreateError {
             Self::Period(e) => e.code(),
             Self::Uri(e) => e.code(),
             Self::Template(e) => e.code(),
+            Self::Time(e) => e.code(),
             Self::ZeroUses => "zero-uses",
             Self::Conflict(_) => "conflicting-options",
         }
@@ -327,6 +335,9 @@ impl NewInvite {
         if self.max_uses == Some(0) {
             return Err(CreateError::ZeroUses);
         }
+        if !(EARLIEST..crate::period::NEVER_EXPIRES).contains(&now) {
+            return Err(CreateError::Time(DateTimeError::OutOfRange(now)));
+        }
         let ttl = self.ttl.unwrap_or(match self.kind {
             InviteKind::PasswordReset { .. } => Period::DAY,
             _ => Period::WEEK,
@@ -597,8 +608,27 @@ mod tests {
             make(NewInvite::account("example.com").max_uses(0)).unwrap_err(),
             CreateError::ZeroUses
         );
+        // A time of creation XEP-0082 cannot write: refused as such, not as
+        // a period that overflows.
+        let never = crate::period::NEVER_EXPIRES;
+        for now in [i64::MIN, EARLIEST - 1, never, never + 1, i64::MAX] {
+            let err = NewInvite::account("example.com")
+                .ttl(Period::Seconds(0))
+                .create(&mut CountingRng(0), now)
+                .unwrap_err();
+            assert_eq!(err, CreateError::Time(DateTimeError::OutOfRange(now)));
+            assert_eq!(err.code(), "datetime-out-of-range");
+        }
+        for now in [EARLIEST, -1, 0, never - 1] {
+            let invite = NewInvite::account("example.com")
+                .ttl(Period::Seconds(0))
+                .create(&mut CountingRng(0), now)
+                .unwrap();
+            assert_eq!(invite.record().created_at, Some(now));
+            assert!(crate::format_datetime(invite.expires()).is_ok());
+        }
         assert!(matches!(
-            NewInvite::account("example.com").create(&mut CountingRng(0), i64::MAX),
+            NewInvite::account("example.com").create(&mut CountingRng(0), never - 5),
             Err(CreateError::Period(_))
         ));
         assert!(matches!(

@@ -26,6 +26,10 @@ impl DateTimeError {
     }
 }
 
+/// The first second XEP-0082 can write, 0000-01-01T00:00:00Z, in Unix
+/// seconds. The last is [`crate::NEVER_EXPIRES`].
+pub(crate) const EARLIEST: i64 = -62_167_219_200;
+
 /// Formats Unix seconds as an XEP-0082 UTC date-time, as Prosody's
 /// `util.datetime.datetime` does.
 ///
@@ -91,6 +95,20 @@ pub fn parse_datetime(text: &str) -> Result<i64, DateTimeError> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_range_ends_where_four_digit_years_do() {
+        assert_eq!(
+            format_datetime(EARLIEST).as_deref(),
+            Ok("0000-01-01T00:00:00Z")
+        );
+        assert!(format_datetime(EARLIEST - 1).is_err());
+        assert_eq!(
+            format_datetime(crate::NEVER_EXPIRES).as_deref(),
+            Ok("9999-12-31T23:59:59Z")
+        );
+        assert!(format_datetime(crate::NEVER_EXPIRES + 1).is_err());
+    }
+
     use super::*;
 
     /// An offset that takes the instant past year 9999 (or before year 0)
