@@ -41,7 +41,8 @@ pub enum ValidateError {
     #[error("no-token: no invite token was presented")]
     NoToken,
     /// The token's length or alphabet is wrong; it was never looked up.
-    #[error("token-invalid: {0}")]
+    /// (The token's own message already starts with `token-invalid: `.)
+    #[error(transparent)]
     Malformed(TokenError),
     /// No invite has this token (or the record handed in is for another).
     #[error("token-invalid: no invite has this token")]
@@ -539,10 +540,12 @@ mod tests {
             validate("", Stored::default(), Redemption::Registration, 0).unwrap_err(),
             ValidateError::NoToken
         );
-        assert!(matches!(
-            validate("x", Stored::default(), Redemption::Registration, 0),
-            Err(ValidateError::Malformed(_))
-        ));
+        let malformed = validate("x", Stored::default(), Redemption::Registration, 0).unwrap_err();
+        assert!(matches!(malformed, ValidateError::Malformed(_)));
+        assert_eq!(
+            malformed.to_string(),
+            "token-invalid: a token has 16 to 128 characters, this one has 1"
+        );
         let other = validate(
             "AAAAAAAAAAAAAAAAAAAAAAAA",
             Stored {
