@@ -219,6 +219,31 @@ do -- a JID is no username: refused, not let past the cap
 	local ok, code = xi.check_quota{ quotas = { max_invites = 2 }, requester = "alice@example.com", type = "account-and-contact", history = history, now = NOW }
 	check(ok == nil and code == "invalid-username", "quota requester must be a username", ok, code)
 end
+do -- wrong fields inside quotas and history are errors that name them
+	local function raises(opts, name)
+		local ok, err = pcall(xi.check_quota, opts)
+		check(not ok and tostring(err):find("'" .. name .. "'", 1, true), "check_quota names " .. name, err)
+	end
+	local base = { quotas = {}, requester = "alice", type = "account", now = NOW }
+	local function with(k, v)
+		local t = {}
+		for bk, bv in pairs(base) do t[bk] = bv end
+		t[k] = v
+		return t
+	end
+	raises(with("quotas", { chain_depth = 1, chain_window = "abc" }), "opts.quotas.chain_window")
+	raises(with("quotas", { chain_depth = 1, chain_window = -5 }), "opts.quotas.chain_window")
+	raises(with("quotas", { max_invites = "abc" }), "opts.quotas.max_invites")
+	raises(with("quotas", { max_invites = -1 }), "opts.quotas.max_invites")
+	raises(with("history", { { type = true } }), "opts.history[1].type")
+	raises(with("history", { { type = "account" }, { type = "account", created_at = "x" } }), "opts.history[2].created_at")
+	-- A chain window is honoured: a chain one deep within it is refused, past it allowed.
+	local chain = { { inviter = "bob", type = "account-and-contact", created_at = NOW - 100, expires = NOW + 10, redeemed_by = "alice" } }
+	local quotas = { chain_depth = 1, chain_window = 50 }
+	eq(xi.check_quota{ quotas = quotas, requester = "alice", type = "account", history = chain, now = NOW }, true, "chain older than the window")
+	quotas.chain_window = 500
+	check(xi.check_quota{ quotas = quotas, requester = "alice", type = "account", history = chain, now = NOW } == nil, "chain within the window")
+end
 
 -- Policy objects.
 local p = xi.policy{ host = "example.com", allow_user_invites_by_roles = { "trusted" } }
@@ -428,6 +453,52 @@ do
 	local after = assert(again.validate{ token = inv.token, record = inv.record, now = NOW })
 	check(xi.registration_gate{ invite = after, username = "juliet" }, "the first load admits an invite of the second")
 	package.loaded.xmpp_invites = xi
+end
+
+-- The debug library can reach create's table of interned keys (an
+-- upvalue; Lua 5.1 refuses getupvalue on C functions) and the registry.
+-- Meddling there must neither crash nor raise from inside the module, nor
+-- leak; create still answers in full.
+do
+	local function full(inv, what)
+		check(type(inv) == "table" and #inv.token == 24 and inv.uri:find(inv.token, 1, true)
+			and inv.expires == NOW + 604800 and inv.type == "account" and inv.record.token == inv.token
+			and inv.changes[1].op == "put-record" and inv.changes[1].key == inv.token, what, inv)
+		local keys = {}
+		for k in pairs(inv) do keys[#keys + 1] = type(k) == "string" and k or ("<" .. type(k) .. ">") end
+		table.sort(keys)
+		eq(table.concat(keys, ","), "changes,expires,landing_page,record,token,type,uri", what .. ": keys")
+	end
+	local opts = { type = "account", host = "example.com", landing_page = "https://example.com/{invite.token}", now = NOW }
+	local _, keys = debug.getupvalue(xi.create, 1)
+	if type(keys) == "table" then
+		local saved = {}
+		for i, v in ipairs(keys) do saved[i] = v end
+		keys[1] = 0 / 0; keys[3] = nil; keys[4] = {}; keys[5] = "not-type"
+		full(xi.create(opts), "create with its keys table meddled with")
+		for i = 1, #saved do keys[i] = saved[i] end
+		debug.setupvalue(xi.create, 1, 12345)
+		full(xi.create(opts), "create with a number for its keys table")
+		debug.setupvalue(xi.create, 1, keys)
+		full(xi.create(opts), "create with its keys table back")
+	end
+	local reg = debug.getregistry()
+	local mt_key, mt
+	for k, v in pairs(reg) do
+		if type(v) == "table" and rawget(v, "__name") == "LuaValidInvite" then mt_key, mt = k, v end
+	end
+	check(mt_key ~= nil, "the validated invites' metatable is in the registry")
+	if mt_key ~= nil then
+		local inv = xi.create(opts)
+		reg[mt_key] = 12345
+		local valid = xi.validate{ token = inv.token, record = inv.record, now = NOW }
+		check(type(valid) == "userdata" and not pcall(function () return valid.token end),
+			"a validated invite without its metatable is an empty userdata", valid)
+		check(not pcall(xi.registration_gate, { invite = valid, username = "juliet" }), "that nothing takes for an invite")
+		reg[mt_key] = mt
+		valid = xi.validate{ token = inv.token, record = inv.record, now = NOW }
+		eq(valid.token, inv.token, "validate with the metatable back")
+	end
 end
 
 h.summary()

@@ -1,6 +1,7 @@
 //! Argument handling: wrong types raise a Lua error naming the argument;
 //! expected failures (including invalid UTF-8) return `nil, code, message`.
 
+use std::borrow::Cow;
 use std::fmt::Display;
 
 use mlua::{IntoLuaMulti, Lua, LuaSerdeExt, MultiValue, Table, Value};
@@ -165,8 +166,15 @@ impl<'a> Args<'a> {
 
     /// An option table's fields, named `opts.<field>` in errors.
     pub(crate) fn opts(&self, table: &Table) -> Opts {
+        self.nested(table, "opts".into())
+    }
+
+    /// A table inside the options, its fields named `<name>.<field>` in
+    /// errors (`quotas.max_invites`, `history[2].type`).
+    pub(crate) fn nested(&self, table: &Table, name: Cow<'static, str>) -> Opts {
         Opts {
             func: self.func,
+            name,
             table: table.clone(),
         }
     }
@@ -212,27 +220,34 @@ pub(crate) fn want_bool(func: &str, name: &str, v: Value) -> mlua::Result<bool> 
 /// Fields of an option table.
 pub(crate) struct Opts {
     func: &'static str,
+    /// What errors call the table.
+    name: Cow<'static, str>,
     table: Table,
 }
 
 impl Opts {
+    /// What errors call the field `key`.
+    fn field(&self, key: &str) -> String {
+        format!("{}.{key}", self.name)
+    }
+
     fn get(&self, key: &str) -> mlua::Result<Value> {
         self.table.raw_get(key)
     }
 
     pub(crate) fn str(&self, key: &str) -> mlua::Result<String> {
-        want_str(self.func, &format!("opts.{key}"), self.get(key)?)
+        want_str(self.func, &self.field(key), self.get(key)?)
     }
 
     pub(crate) fn opt_str(&self, key: &str) -> mlua::Result<Option<String>> {
         opt(self.get(key)?)
-            .map(|v| want_str(self.func, &format!("opts.{key}"), v))
+            .map(|v| want_str(self.func, &self.field(key), v))
             .transpose()
     }
 
     pub(crate) fn opt_int(&self, key: &str) -> mlua::Result<Option<i64>> {
         opt(self.get(key)?)
-            .map(|v| want_int(self.func, &format!("opts.{key}"), v))
+            .map(|v| want_int(self.func, &self.field(key), v))
             .transpose()
     }
 
@@ -246,17 +261,17 @@ impl Opts {
                 .or_else(|| invites::unix_seconds_from_f64(n))
             {
                 Some(e) => Ok(Some(e)),
-                None => want_int(self.func, &format!("opts.{key}"), Value::Number(n)).map(Some),
+                None => want_int(self.func, &self.field(key), Value::Number(n)).map(Some),
             },
             v => opt(v)
-                .map(|v| want_int(self.func, &format!("opts.{key}"), v))
+                .map(|v| want_int(self.func, &self.field(key), v))
                 .transpose(),
         }
     }
 
     pub(crate) fn opt_bool(&self, key: &str) -> mlua::Result<Option<bool>> {
         opt(self.get(key)?)
-            .map(|v| want_bool(self.func, &format!("opts.{key}"), v))
+            .map(|v| want_bool(self.func, &self.field(key), v))
             .transpose()
     }
 
@@ -266,7 +281,7 @@ impl Opts {
 
     /// A list of strings (`{"a", "b"}`), or the empty list for nil.
     pub(crate) fn str_list(&self, key: &str) -> mlua::Result<Vec<String>> {
-        str_list(self.func, &format!("opts.{key}"), self.get(key)?)
+        str_list(self.func, &self.field(key), self.get(key)?)
     }
 }
 

@@ -697,9 +697,20 @@ unsafe fn record(l: *mut lua_State, idx: c_int) -> Option<InviteRecord> {
 
 // --- writing ----------------------------------------------------------------
 
-/// Pushes the interned string `k` (the keys table is at `keys`).
+/// Pushes the interned string `k` (the keys table is at `keys`). Only the
+/// debug library can reach that table (`debug.getupvalue(xi.create, 1)`);
+/// should an entry no longer be `k`'s string, `k` is pushed anew, so a
+/// meddled table can neither raise from `lua_rawset` (a nil or NaN key)
+/// nor change what the results are keyed by.
 unsafe fn push_key(l: *mut lua_State, keys: c_int, k: K) {
-    unsafe { ffi::lua_rawgeti(l, keys, k as ffi::lua_Integer + 1) };
+    unsafe {
+        ffi::lua_rawgeti(l, keys, k as ffi::lua_Integer + 1);
+        let name = KEY_NAMES[k as usize];
+        if key_bytes(l, -1) != Some(name.as_bytes()) {
+            ffi::lua_pop(l, 1);
+            push_str(l, name);
+        }
+    }
 }
 
 unsafe fn push_str(l: *mut lua_State, s: &str) {
@@ -930,7 +941,12 @@ const ANCHORS: c_int = 16;
 /// `create(opts)` for options of the expected types; `None` for the rest.
 unsafe fn create_fast(l: *mut lua_State) -> Option<c_int> {
     unsafe {
-        if ffi::lua_type(l, 1) != ffi::LUA_TTABLE || ffi::lua_checkstack(l, ANCHORS + 24) == 0 {
+        // The keys table is the first upvalue, which only the debug library
+        // could have replaced (`debug.setupvalue`): then the slow path.
+        if ffi::lua_type(l, 1) != ffi::LUA_TTABLE
+            || ffi::lua_type(l, ffi::lua_upvalueindex(1)) != ffi::LUA_TTABLE
+            || ffi::lua_checkstack(l, ANCHORS + 24) == 0
+        {
             return None;
         }
         ffi::lua_settop(l, 1 + ANCHORS);
@@ -1201,7 +1217,15 @@ pub(crate) unsafe fn push_valid_invite(l: *mut lua_State, v: ValidInvite) {
             invite: Some(v),
         });
         ffi::lua_rawgetp(l, ffi::LUA_REGISTRYINDEX, valid_mt_key());
-        ffi::lua_setmetatable(l, -2);
+        if ffi::lua_type(l, -1) == ffi::LUA_TTABLE {
+            ffi::lua_setmetatable(l, -2);
+        } else {
+            // Only the debug library reaches the registry: an entry that is
+            // no table gives a bare userdata, holding nothing (no `__gc`
+            // would free it), that nothing takes for a validated invite.
+            ffi::lua_pop(l, 1);
+            (*p).invite = None;
+        }
     }
 }
 

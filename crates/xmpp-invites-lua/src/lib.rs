@@ -701,22 +701,31 @@ fn check_quota(a: &mut Args) -> Ret {
     let quotas = match o.value("quotas")? {
         Value::String(s) if s.to_str().is_ok_and(|s| s == "ejabberd") => Quotas::ejabberd(None),
         Value::Table(q) => {
-            let q = a.opts(&q);
+            let q = a.nested(&q, "opts.quotas".into());
             let limit = |k: &str| -> mlua::Result<Option<u32>> {
                 q.opt_int(k)?
-                    .map(|n| u32::try_from(n).map_err(|_| mlua::Error::runtime(format!("bad argument 'quotas.{k}' to 'check_quota' (0 to 4294967295 expected)"))))
+                    .map(|n| u32::try_from(n).map_err(|_| mlua::Error::runtime(format!("bad argument 'opts.quotas.{k}' to 'check_quota' (0 to 4294967295 expected)"))))
                     .transpose()
             };
             let depth = limit("chain_depth")?;
+            // Seconds; a negative window would turn the chain check off.
+            let window = q
+                .opt_int("chain_window")?
+                .map(|w| {
+                    if w < 0 {
+                        Err(mlua::Error::runtime("bad argument 'opts.quotas.chain_window' to 'check_quota' (0 or more seconds expected)"))
+                    } else {
+                        Ok(w)
+                    }
+                })
+                .transpose()?;
             Quotas {
                 max_invites: limit("max_invites")?,
                 max_tree_size: limit("max_tree_size")?,
-                chain: depth
-                    .map(|depth| ChainLimit { depth, window: 300 })
-                    .map(|c| ChainLimit {
-                        window: q.opt_int("chain_window").ok().flatten().unwrap_or(c.window),
-                        ..c
-                    }),
+                chain: depth.map(|depth| ChainLimit {
+                    depth,
+                    window: window.unwrap_or(300),
+                }),
             }
         }
         other => {
@@ -750,8 +759,8 @@ fn check_quota(a: &mut Args) -> Ret {
                     v.type_name()
                 )));
             };
-            let e = a.opts(&e);
-            let name = |k: &str| format!("history[{}].{k}", i + 1);
+            let e = a.nested(&e, format!("opts.history[{}]", i + 1).into());
+            let name = |k: &str| format!("opts.history[{}].{k}", i + 1);
             history.push(IssuedInvite {
                 inviter: e.opt_str("inviter")?,
                 invite_type: invite_type(a.func, &name("type"), &e.str("type")?)?,
