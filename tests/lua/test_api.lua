@@ -474,7 +474,7 @@ do
 	if type(keys) == "table" then
 		local saved = {}
 		for i, v in ipairs(keys) do saved[i] = v end
-		keys[1] = 0 / 0; keys[3] = nil; keys[4] = {}; keys[5] = "not-type"
+		keys[1] = 0 / 0; keys[3] = nil; keys[4] = {}; keys[5] = true
 		full(xi.create(opts), "create with its keys table meddled with")
 		for i = 1, #saved do keys[i] = saved[i] end
 		debug.setupvalue(xi.create, 1, 12345)

@@ -699,16 +699,15 @@ unsafe fn record(l: *mut lua_State, idx: c_int) -> Option<InviteRecord> {
 
 /// Pushes the interned string `k` (the keys table is at `keys`). Only the
 /// debug library can reach that table (`debug.getupvalue(xi.create, 1)`);
-/// should an entry no longer be `k`'s string, `k` is pushed anew, so a
-/// meddled table can neither raise from `lua_rawset` (a nil or NaN key)
-/// nor change what the results are keyed by.
+/// should an entry be no string any more, `k` is pushed anew, so that
+/// `lua_rawset` never meets a nil or NaN key, which would raise past the
+/// Rust frames. (A string put there keys the results by it, as the caller
+/// asked; checking every entry's text would cost a tenth of a create.)
 unsafe fn push_key(l: *mut lua_State, keys: c_int, k: K) {
     unsafe {
-        ffi::lua_rawgeti(l, keys, k as ffi::lua_Integer + 1);
-        let name = KEY_NAMES[k as usize];
-        if key_bytes(l, -1) != Some(name.as_bytes()) {
+        if ffi::lua_rawgeti(l, keys, k as ffi::lua_Integer + 1) != ffi::LUA_TSTRING {
             ffi::lua_pop(l, 1);
-            push_str(l, name);
+            push_str(l, KEY_NAMES[k as usize]);
         }
     }
 }
