@@ -34,9 +34,11 @@
 //!   first 32 bytes become the next key and are erased, the other 992 are
 //!   output, and every byte handed out is erased from the buffer at once. So
 //!   the state never holds anything from which past output can be
-//!   recomputed (forward secrecy). Nor does the stack: the copies of keys
-//!   that the block function and the OS seed leave there are overwritten
-//!   before a draw returns.
+//!   recomputed (forward secrecy). Nor does the stack below the generator:
+//!   the copies of keys that the block function and the OS seed leave
+//!   there are overwritten before a draw returns. (Registers are not: a
+//!   signal that interrupts the block function saves them in its frame,
+//!   which on an alternate signal stack nothing overwrites.)
 //! - **Reseeding**: after [`RESEED_INTERVAL`] (1 MiB) of output from one
 //!   seed, the next draw takes a fresh 32-byte key from the OS. A compromised
 //!   state thus predicts at most 1 MiB of future output per thread.
@@ -87,7 +89,9 @@
 //!   destructor after the state is gone, is served by the OS directly.
 //! - **Memory disclosure**: an attacker who reads the process's memory
 //!   learns the current key, and so the output until the next reseed, not
-//!   past output. The page is not `mlock`ed: it can reach swap.
+//!   past output, except from a key that a signal caught in the block
+//!   function's registers and saved on an alternate signal stack. The page
+//!   is not `mlock`ed: it can reach swap.
 //! - **Time**: reseeding counts output only; a thread that draws little
 //!   keeps one seed (with a new key every 992 bytes) for a long time.
 
@@ -105,8 +109,9 @@ pub use state::RESEED_INTERVAL;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
     /// The kernel refused `madvise(MADV_WIPEONFORK)` (Linux before 4.14
-    /// answers `EINVAL`): the state could not be made fork-safe, so the
-    /// generator is not used. Draw from the OS instead.
+    /// answers `EINVAL`, a kernel without `madvise` `ENOSYS`, a seccomp
+    /// filter may answer `EPERM`): the state could not be made fork-safe,
+    /// so the generator is not used. Draw from the OS instead.
     #[error(
         "MADV_WIPEONFORK is not available (errno {errno}): the userspace generator would not be fork-safe; use the OS's generator"
     )]
@@ -172,8 +177,9 @@ impl Error {
 ///
 /// # Errors
 ///
-/// [`Error::WipeOnForkUnsupported`] or [`Error::UnsupportedPlatform`]
-/// where fork safety cannot be had, [`Error::Map`] if the state page cannot
+/// [`Error::WipeOnForkUnsupported`], [`Error::AdviceIgnored`] or
+/// [`Error::UnsupportedPlatform`] where fork safety cannot be had
+/// ([`Error::is_unsupported`]), [`Error::Map`] if the state page cannot
 /// be mapped, [`Error::Os`] if seeding from the OS fails. After an error
 /// `dst` may be partly written and must not be used.
 pub fn fill(dst: &mut [u8]) -> Result<(), Error> {

@@ -34,8 +34,10 @@ const WIPE_LEN: usize = 16 * 1024;
 /// Zeroes the [`WIPE_LEN`] bytes of stack below the caller's frame, where
 /// the frames of the calls it just made kept copies of keys (a key passed
 /// by value, the block function's working state). Called by the generator
-/// after every new key, so that the state page is the only memory of the
-/// process that holds the current key, and nothing holds a past one.
+/// after every new key, so that of the stack the generator used nothing
+/// holds the current key or a past one. (Registers a signal saved in its
+/// frame on an alternate signal stack are out of reach: see the crate's
+/// limits.)
 #[inline(never)]
 pub(crate) fn wipe_stack() {
     let mut area = MaybeUninit::<[u64; WIPE_LEN / 8]>::uninit();

@@ -136,10 +136,12 @@ fn map_page() -> Result<NonNull<State>, Error> {
         if libc::madvise(addr, len, -1) == 0 {
             Some(Error::AdviceIgnored)
         } else if libc::madvise(addr, len, libc::MADV_WIPEONFORK) != 0 {
+            // EINVAL: a kernel before 4.14. ENOSYS: no madvise at all.
+            // EPERM: a seccomp filter's answer. None of them passes.
             Some(match errno() {
-                libc::EINVAL => Error::WipeOnForkUnsupported {
-                    errno: libc::EINVAL,
-                },
+                errno @ (libc::EINVAL | libc::ENOSYS | libc::EPERM) => {
+                    Error::WipeOnForkUnsupported { errno }
+                }
                 errno => Error::Map { errno },
             })
         } else {

@@ -18,6 +18,8 @@ const IGNORES_ALL: u8 = 1;
 const OLD_LINUX: u8 = 2;
 /// Knows MADV_WIPEONFORK but is out of room to split the mapping.
 const OUT_OF_MAPPINGS: u8 = 3;
+/// A seccomp filter that answers madvise with EPERM.
+const FILTERED: u8 = 4;
 
 static SYSTEM: AtomicU8 = AtomicU8::new(LINUX);
 /// The tests of this file change `SYSTEM`; one at a time.
@@ -42,6 +44,7 @@ pub extern "C" fn madvise(
         IGNORES_ALL => 0,
         OLD_LINUX if advice == libc::MADV_WIPEONFORK => fail(libc::EINVAL),
         OUT_OF_MAPPINGS if advice == libc::MADV_WIPEONFORK => fail(libc::ENOMEM),
+        FILTERED => fail(libc::EPERM),
         _ if known => 0,
         _ => fail(libc::EINVAL),
     }
@@ -80,6 +83,15 @@ fn refuses_a_kernel_without_wipeonfork() {
     };
     assert_eq!(rng, Err(unsupported));
     assert_eq!(draw, Err(unsupported));
+}
+
+#[test]
+fn refuses_a_madvise_that_a_filter_forbids() {
+    let (rng, draw) = first_draw_on(FILTERED);
+    let unsupported = Error::WipeOnForkUnsupported { errno: libc::EPERM };
+    assert_eq!(rng, Err(unsupported));
+    assert_eq!(draw, Err(unsupported));
+    assert!(unsupported.is_unsupported());
 }
 
 #[test]
