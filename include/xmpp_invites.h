@@ -690,7 +690,8 @@ typedef struct {
    */
   uint32_t chain_depth;
   /**
-   * Chain limit: seconds (ejabberd: 300).
+   * Chain limit: seconds (ejabberd: 300); negative is
+   * `XI_RESULT_INVALID_ARGUMENT` while `chain_depth` is on.
    */
   int64_t chain_window;
 } xi_quotas;

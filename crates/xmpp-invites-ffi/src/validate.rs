@@ -470,7 +470,8 @@ pub struct xi_quotas {
     pub max_tree_size: u32,
     /// Chain limit: generations up to look (ejabberd: 3); 0 = off.
     pub chain_depth: u32,
-    /// Chain limit: seconds (ejabberd: 300).
+    /// Chain limit: seconds (ejabberd: 300); negative is
+    /// `XI_RESULT_INVALID_ARGUMENT` while `chain_depth` is on.
     pub chain_window: i64,
 }
 
@@ -538,6 +539,16 @@ pub unsafe extern "C" fn xi_quota_check(
                 })
             })
             .collect::<Result<Vec<_>, Fail>>()?;
+        // A negative window would turn the chain check off unasked.
+        if q.chain_depth > 0 && q.chain_window < 0 {
+            return Err(Fail::new(
+                xi_result::InvalidArgument,
+                format!(
+                    "quotas.chain_window is {}: 0 or more seconds expected",
+                    q.chain_window
+                ),
+            ));
+        }
         let quotas = Quotas {
             max_invites: (q.max_invites > 0).then_some(q.max_invites),
             max_tree_size: (q.max_tree_size > 0).then_some(q.max_tree_size),

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use rand_core::TryCryptoRng;
 
 use crate::change::{InviteWrite, StorageChange};
-use crate::datetime::{DateTimeError, EARLIEST};
+use crate::datetime::EARLIEST;
 use crate::jid::{BareJid, JidError};
 use crate::kind::{InviteKind, InviteType};
 use crate::landing::LandingPage;
@@ -37,8 +37,11 @@ pub enum CreateError {
     /// 9999), so neither would the invite's creation and expiry be; the
     /// last second, [`crate::NEVER_EXPIRES`], is "never" and not a time of
     /// creation either.
-    #[error("the time of creation: {0}")]
-    Time(DateTimeError),
+    #[error(
+        "the time of creation {0} is not one to create an invite at: XEP-0082 writes the years 0000 to 9999, and their last second ({never}) means \"never\"",
+        never = crate::period::NEVER_EXPIRES
+    )]
+    Time(i64),
     /// `max_uses` was 0.
     #[error("max_uses must be at least 1")]
     ZeroUses,
@@ -57,7 +60,7 @@ impl CreateError {
             Self::Period(e) => e.code(),
             Self::Uri(e) => e.code(),
             Self::Template(e) => e.code(),
-            Self::Time(e) => e.code(),
+            Self::Time(_) => "datetime-out-of-range",
             Self::ZeroUses => "zero-uses",
             Self::Conflict(_) => "conflicting-options",
         }
@@ -336,7 +339,7 @@ impl NewInvite {
             return Err(CreateError::ZeroUses);
         }
         if !(EARLIEST..crate::period::NEVER_EXPIRES).contains(&now) {
-            return Err(CreateError::Time(DateTimeError::OutOfRange(now)));
+            return Err(CreateError::Time(now));
         }
         let ttl = self.ttl.unwrap_or(match self.kind {
             InviteKind::PasswordReset { .. } => Period::DAY,
@@ -616,7 +619,7 @@ mod tests {
                 .ttl(Period::Seconds(0))
                 .create(&mut CountingRng(0), now)
                 .unwrap_err();
-            assert_eq!(err, CreateError::Time(DateTimeError::OutOfRange(now)));
+            assert_eq!(err, CreateError::Time(now));
             assert_eq!(err.code(), "datetime-out-of-range");
         }
         for now in [EARLIEST, -1, 0, never - 1] {

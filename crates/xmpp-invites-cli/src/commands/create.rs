@@ -192,6 +192,7 @@ fn create_error(e: CreateError, period_hint: &str) -> Error {
             "fix the landing page template (--invites-page or invites_page)"
         }
         CreateError::ZeroUses => "give --max-uses 1 or more",
+        CreateError::Time(_) => "check the system clock",
         CreateError::Token(TokenError::Rng(_)) => {
             "the system's random number generator failed; try again"
         }
