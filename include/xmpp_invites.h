@@ -183,7 +183,8 @@ enum xi_result
   XI_RESULT_RNG_FAILURE = 304,
   /**
    * `xi_rng_select`: this system cannot run the fork-safe userspace
-   * generator (it needs Linux 4.14's `MADV_WIPEONFORK`).
+   * generator (it needs Linux 4.14's `MADV_WIPEONFORK`, from a `madvise`
+   * that refuses advice it does not know and that no filter forbids).
    */
   XI_RESULT_RNG_UNSUPPORTED = 305,
   /**
@@ -1295,7 +1296,9 @@ xi_result xi_prep_username(const char *username, char **out);
  * invites: `XI_RESULT_OK`, `XI_RESULT_MAX_INVITES`,
  * `XI_RESULT_INVITE_TREE_FULL` or `XI_RESULT_CHAIN_TOO_FAST` (the message
  * says when to try again); `XI_RESULT_INVALID_USERNAME` for a requester
- * that is not a username (`alice@example.com`, ""), whatever the limits.
+ * that is not a username (`alice@example.com`, ""), whatever the limits;
+ * `XI_RESULT_INVALID_ARGUMENT`, before anything else is looked at, for a
+ * negative `chain_window` while `chain_depth` is on.
  *
  * # Safety
  * `quotas` readable; `requester` a string; `history` NULL (with

@@ -144,10 +144,11 @@ fn take(p: *mut c_char) -> String {
 /// The first second XEP-0082 writes (0000-01-01T00:00:00Z).
 const EARLIEST: i64 = -62_167_219_200;
 
-/// A time of creation from fuzzed bytes. Most i64 are outside the years an
-/// invite can be created in (`XI_RESULT_DATETIME_OUT_OF_RANGE`): odd ones
-/// stay as they are, to keep that refusal covered, even ones are folded
-/// into the range so that creates get past it. Times in range are kept.
+/// A time of creation from the fuzzed `now`. Most i64 are outside the years
+/// an invite can be created in (`XI_RESULT_DATETIME_OUT_OF_RANGE`): odd
+/// ones stay as they are, to keep that refusal covered, even ones are
+/// folded into the range so that creates get past it. Times in range are
+/// kept. (Validation and the other calls take `now` as it came.)
 fn creation_time(raw: i64) -> i64 {
     if (EARLIEST..XI_NEVER_EXPIRES).contains(&raw) || raw & 1 == 1 {
         raw
@@ -162,7 +163,7 @@ impl<'a> Harness<'a> {
         let ctl = Ctl {
             null_fields: c.u32(),
             null_outs: c.u32(),
-            now: creation_time(c.i64()),
+            now: c.i64(),
             contact_expires: c.i64(),
             unix: c.i64(),
             period_now: c.i64(),
@@ -691,18 +692,22 @@ unsafe fn create(h: &Harness<'_>) -> Option<*mut xi_invite> {
     } else {
         field.iter().copied().cycle().take(4096).collect()
     };
+    let now = creation_time(h.ctl.now);
     unsafe {
         configure_first(h, b);
-        create_record(b, h.ctl.now, &random);
+        create_record(b, now, &random);
         configure_second(h, b);
     }
-    let again = unsafe { create_record(b, h.ctl.now, &random) };
+    let again = unsafe { create_record(b, now, &random) };
+    if !(EARLIEST..XI_NEVER_EXPIRES).contains(&now) {
+        assert_ne!(again.0, xi_result::Ok, "created at {now}, outside XEP-0082's years");
+    }
     let mut fresh = null_mut();
     if check("xi_new_invite_new (fresh)", new_builder(&mut fresh)) == xi_result::Ok {
         let once = unsafe {
             configure_first(h, fresh);
             configure_second(h, fresh);
-            create_record(fresh, h.ctl.now, &random)
+            create_record(fresh, now, &random)
         };
         unsafe { xi_new_invite_free(fresh) };
         assert_eq!(
@@ -711,7 +716,7 @@ unsafe fn create(h: &Harness<'_>) -> Option<*mut xi_invite> {
         );
     }
     let (_, invite) = h.out("xi_new_invite_create", O_CREATE, sentinel(), |out| unsafe {
-        xi_new_invite_create(b, h.ctl.now, random.as_ptr(), random.len(), out)
+        xi_new_invite_create(b, now, random.as_ptr(), random.len(), out)
     });
     unsafe { xi_new_invite_free(b) };
     let invite = invite?;

@@ -67,7 +67,8 @@ pub enum xi_result {
     /// The random number source failed or ran out of bytes.
     RngFailure = 304,
     /// `xi_rng_select`: this system cannot run the fork-safe userspace
-    /// generator (it needs Linux 4.14's `MADV_WIPEONFORK`).
+    /// generator (it needs Linux 4.14's `MADV_WIPEONFORK`, from a `madvise`
+    /// that refuses advice it does not know and that no filter forbids).
     RngUnsupported = 305,
     /// The period is empty.
     EmptyPeriod = 400,

@@ -496,7 +496,9 @@ pub struct xi_issued_invite {
 /// invites: `XI_RESULT_OK`, `XI_RESULT_MAX_INVITES`,
 /// `XI_RESULT_INVITE_TREE_FULL` or `XI_RESULT_CHAIN_TOO_FAST` (the message
 /// says when to try again); `XI_RESULT_INVALID_USERNAME` for a requester
-/// that is not a username (`alice@example.com`, ""), whatever the limits.
+/// that is not a username (`alice@example.com`, ""), whatever the limits;
+/// `XI_RESULT_INVALID_ARGUMENT`, before anything else is looked at, for a
+/// negative `chain_window` while `chain_depth` is on.
 ///
 /// # Safety
 /// `quotas` readable; `requester` a string; `history` NULL (with

@@ -148,7 +148,8 @@ pub enum Error {
 
 impl Error {
     /// True where the generator cannot be made fork-safe on this system at
-    /// all (not Linux, no `MADV_WIPEONFORK`, or an emulator's `madvise`),
+    /// all (not Linux; no `MADV_WIPEONFORK`, no `madvise` or one a filter
+    /// forbids; or an emulator's `madvise` that takes any advice),
     /// false for a failure that may pass (no mapping, no seed from the OS).
     pub fn is_unsupported(&self) -> bool {
         matches!(

@@ -108,7 +108,8 @@ pub(crate) fn peek<T>(f: impl FnOnce(&State) -> T) -> Option<T> {
 /// Maps one private anonymous page for a `State` and marks it
 /// `MADV_WIPEONFORK`, and `MADV_DONTDUMP` (best effort) to keep it out of
 /// core dumps. Fails, unmapping it again, when the kernel does not know
-/// `MADV_WIPEONFORK` (Linux before 4.14 answers `EINVAL`), or when
+/// `MADV_WIPEONFORK` (Linux before 4.14 answers `EINVAL`), has no
+/// `madvise` (`ENOSYS`) or a seccomp filter forbids it (`EPERM`), or when
 /// `madvise` also accepts advice no kernel knows (qemu-user accepts every
 /// advice and follows none, so its yes to `MADV_WIPEONFORK` means nothing;
 /// BoringSSL's fork detection makes the same check).
