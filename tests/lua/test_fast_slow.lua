@@ -1,4 +1,4 @@
--- create, validate, datetime, build_uri and landing_link have a fast path
+-- create, validate, datetime, check_token, build_uri and landing_link have a fast path
 -- on the raw Lua C API and hand anything unusual to the mlua
 -- implementation (the slow path). This suite
 -- runs the same cases in this process and in a child started with
@@ -13,6 +13,40 @@ local check, eq = h.check, h.eq
 
 local NOW = 1795268421
 local HOST = "example.com"
+
+-- Child mode, with XMPP_INVITES_LUA_FAST_ONLY=1: the calls of
+-- bindings/prosody/*.lua per invite, in their shapes, each on the fast path
+-- (a call it hands on raises), then one it hands on.
+if arg[1] == "--fast-only" then
+	local made = {}
+	for _, data in ipairs({ false, {}, { source = "romeo@example.com" }, { groups = { "g" }, roles = { "prosody:admin" } }, { roles = { ["prosody:admin"] = true } } }) do
+		for _, t in ipairs({ "account", "password-reset", "contact-only", "account-and-contact" }) do
+			-- (A reset with roles is refused, which the slow path says.)
+			if not (t == "password-reset" and data and data.roles) then
+				local user = t ~= "account" and "romeo" or nil
+				made[#made + 1] = xi.create{ type = t, user = user, additional_data = data or nil, ttl = 3600, host = HOST, hash_at_rest = false }
+			end
+		end
+	end
+	made[#made + 1] = xi.create{ type = "group", groups = { "g" }, additional_data = {}, ttl = 3600, reusable = true, host = HOST, hash_at_rest = true }
+	for _, inv in ipairs(made) do
+		for _, supports in ipairs({ false, { "account", "contact-only", "password-reset" } }) do
+			assert(xi.landing_link("https://{host}/invite?{invite.token}", HOST, inv.record, supports or nil) ~= nil)
+		end
+		assert(xi.check_token(inv.token) == true)
+		for _, change in ipairs(inv.changes) do
+			if change.op == "put-record" then
+				assert(xi.validate{ token = inv.token, record = change.value, contact_expires = nil, inviter = nil, now = os.time() })
+			elseif change.op == "put-contact-expiry" then
+				assert(xi.validate{ token = inv.token, record = nil, contact_expires = change.value, inviter = change.user, now = os.time() })
+			end
+		end
+		assert(xi.datetime(inv.expires))
+	end
+	print("fast: " .. #made)
+	print(select(2, pcall(xi.create, { type = "account", host = HOST, token_format = "alphanumeric" })))
+	os.exit(0)
+end
 
 -- Canonical text of a value: sorted keys, tokens and addresses replaced.
 local tokens = {}
@@ -112,6 +146,20 @@ local extras = {
 	{ roles = {}, roles_form = 5 }, { roles = { "a" }, roles_form = "bag" }, { roles = { 1 } }, { roles = { "a", nil, "b" } },
 	{ groups = { "g1" } }, { groups = {} }, { groups = "g" },
 	{ additional_data = { lang = "de" } }, { additional_data = { roles = { x = true } }, roles = { "y" } },
+	-- What the Prosody modules pass (generate's, the ad-hoc commands', the
+	-- shells'), then every shape near them.
+	{ additional_data = {} }, { additional_data = { source = "romeo@example.com" } },
+	{ additional_data = { groups = { "g1", "g2" }, roles = { "prosody:admin" } } },
+	{ additional_data = { roles = { ["prosody:admin"] = true, ["prosody:member"] = true } } },
+	{ additional_data = { source = "a", note = "n", allow_reset = "romeo", roles = { "x" }, groups = { "g" } }, source = "b", note = "m", roles = { "y" }, groups = { "h" } },
+	{ additional_data = { roles = {} } }, { additional_data = { roles = { [2] = "b", [1] = "a" } } }, { additional_data = { roles = { [3] = "c" } } },
+	{ additional_data = { roles = { "a", nil, "b" } } }, { additional_data = { roles = { x = true, y = false } } }, { additional_data = { roles = { x = false } } },
+	{ additional_data = { roles = { x = 1 } } }, { additional_data = { roles = { "a", x = true } } }, { additional_data = { roles = { ["\255"] = true } } },
+	{ additional_data = { roles = { "\255" } } }, { additional_data = { groups = {} } }, { additional_data = { groups = { g = true } } },
+	{ additional_data = { groups = { "g", [3] = "h" } } }, { additional_data = { groups = "g" } }, { additional_data = { source = 5 } },
+	{ additional_data = { [1] = "x" } }, { additional_data = { source = "s", lang = "de" } }, { additional_data = "x" },
+	{ additional_data = { roles = "prosody:admin" } }, { additional_data = { roles = 5 } }, { additional_data = { groups = 5 } },
+	{ additional_data = setmetatable({}, { __index = { source = "s" } }) },
 	{ token_format = "alphanumeric" }, { token_format = "base64url", token_size = 24 }, { token_size = 0 },
 	{ user = "Juliet" }, { user = "a b" }, { host = "MÜNCHEN.example" }, { host = "bad host" },
 	{ now = 1 }, { now = NOW + 0.0 }, { now = 0.5 },
@@ -261,6 +309,18 @@ case("build_uri string", xi.build_uri, "x")
 case("build_uri extra args", xi.build_uri, base_uri, 1, 2)
 case("build_uri opts with a metatable", xi.build_uri, setmetatable({ action = "register", token = T }, { __index = { host = HOST } }))
 
+-- check_token: tokens of every shape, and what is no token.
+for i, t in ipairs({ T, "AAAAAAAAAAAAAAAAAAAAAAAA", "Xb9sT2vR7qLm4KpZ8wYd1eF", "Xb9sT2vR7qLm4KpZ8wYd1eFg=", "Xb9sT2vR7qLm4KpZ8wYd1e+/",
+	"Xb9sT2vR7qLm4KpZ8wYd1eFgXb9sT2vR7qLm4KpZ8wYd1eFg", string.rep("a", 512), string.rep("a", 513), "é" .. string.rep("a", 22), "Xb9sT2vR7qLm 4KpZ8wYd1eFg" }) do
+	case(("check_token %d"):format(i), xi.check_token, t)
+end
+for i, bad in ipairs(bad_values) do
+	case(("check_token bad %d"):format(i), xi.check_token, bad)
+end
+case("check_token no args", xi.check_token)
+case("check_token extra args", xi.check_token, T, 1)
+case("check_token nil", xi.check_token, nil)
+
 -- landing_link: every kind of record, templates of every form, bad input.
 local templates = {
 	"https://example.com/invite?{invite.token}", "https://{host}/{invite.type}/{invite.token}", "{invite.uri}", "#{invite.uri|noscheme}",
@@ -289,8 +349,23 @@ for i, bad in ipairs(bad_values) do
 	case(("landing_link bad host %d"):format(i), xi.landing_link, templates[2], bad, base_record)
 	case(("landing_link bad record %d"):format(i), xi.landing_link, templates[2], HOST, bad)
 end
+-- invites_page_supports as Prosody modules pass it: every list the slow
+-- path reads (aliases, duplicates, empty, a hole ends it, keys that are no
+-- list) and those it refuses (an unknown name, a value that is no string).
+local supports_lists = {
+	{ "account" }, { "contact" }, { "group" }, { "account-and-contact", "contact-only" }, { "password-reset", "account", "password-reset" },
+	{}, { "account", nil, "password-reset" }, { account = true, "contact-only" }, { "nosuch" }, { "account", 1 }, { "account", true },
+	{ "Account" }, { "\255" }, { [2] = "account" },
+}
+for i, inv in ipairs(made) do
+	for j, supports in ipairs(supports_lists) do
+		case(("landing_link %d supports %d"):format(i, j), xi.landing_link, templates[2], HOST, inv.record, supports)
+	end
+end
 case("landing_link no args", xi.landing_link)
 case("landing_link nil supports", xi.landing_link, templates[1], HOST, base_record, nil)
+case("landing_link supports not a table", xi.landing_link, templates[1], HOST, base_record, "account")
+case("landing_link supports with a metatable", xi.landing_link, templates[1], HOST, base_record, setmetatable({}, { __index = { "password-reset" } }))
 case("landing_link extra args", xi.landing_link, templates[1], HOST, base_record, nil, 1)
 case("landing_link huge template", xi.landing_link, string.rep("{invite.uri} ", 5000), HOST, base_record)
 
@@ -381,6 +456,16 @@ for i, line in ipairs(lines) do
 end
 check(#lines > 1000, "cases ran", #lines)
 
+-- What the Prosody modules call per invite stays on the fast path.
+do
+	local script = debug.getinfo(1, "S").source:match("^@(.*)$")
+	local pipe = assert(io.popen(("XMPP_INVITES_LUA_FAST_ONLY=1 XI_MODULE_DIR=%q %q %q --fast-only 2>&1"):format(os.getenv("XI_MODULE_DIR"), arg[-1], script), "r"))
+	local out = pipe:read("*a")
+	pipe:close()
+	check(out:find("fast: 19\n", 1, true), "the modules' calls take the fast path", out)
+	check(out:find("XMPP_INVITES_LUA_FAST_ONLY: the fast path of 'create' handed this call on", 1, true), "with XMPP_INVITES_LUA_FAST_ONLY a call handed on raises", out)
+end
+
 -- Fast and slow in this process: the same keys in the same order.
 local function key_order(t)
 	local ks = {}
@@ -395,6 +480,8 @@ for _, opts in ipairs({
 	{ type = "account", host = HOST, roles = { "a" }, roles_form = "set", hash_at_rest = true },
 	{ type = "group", host = HOST, groups = { "g" }, ttl = "1 day" },
 	{ type = "contact-only", host = HOST, user = "romeo" },
+	{ type = "account", host = HOST, additional_data = { roles = { "prosody:admin" }, groups = { "g" }, source = "s", note = "n" } },
+	{ type = "account", host = HOST, additional_data = { roles = { ["prosody:admin"] = true } }, note = "n" },
 }) do
 	local fast = assert(xi.create(opts))
 	local slow_opts = copy(opts)

@@ -76,6 +76,8 @@ class Prosody:
     # Whether xmpp_invites.so is on Prosody's package.cpath (off: the
     # config names it with xmpp_invites_library).
     cpath: bool = True
+    # Set for the server and prosodyctl alike.
+    environment: dict = field(default_factory=dict)
     c2s_port: int = field(default_factory=free_port)
     http_port: int = field(default_factory=free_port)
     proc: subprocess.Popen | None = None
@@ -146,6 +148,7 @@ log = {{ debug = "{self.log_path}" }}
             cpath = f"{lua_module_dir()}/?.so;;"
             env["LUA_CPATH_5_4"] = cpath
             env["LUA_CPATH"] = cpath
+        env.update(self.environment)
         return env
 
     def start(self, timeout: float = 2 * WAIT) -> "Prosody":

@@ -1,6 +1,6 @@
-//! `create`, `validate`, `datetime`, `build_uri` and `landing_link` on the
-//! raw Lua C API, and the validated invite object `validate` shares with
-//! `registration_gate`.
+//! `create`, `validate`, `datetime`, `check_token`, `build_uri` and
+//! `landing_link` on the raw Lua C API, and the validated invite object
+//! `validate` shares with `registration_gate`.
 //!
 //! Through mlua's safe API a call cost 3 to 6 µs, nearly all of it in the
 //! boundary (a protected push and pop per field, a reference per value).
@@ -63,6 +63,12 @@ static SLOW_ONLY: AtomicBool = AtomicBool::new(false);
 fn slow_only() -> bool {
     SLOW_ONLY.load(Ordering::Relaxed)
 }
+
+/// A call the fast path hands on raises an error instead when
+/// `XMPP_INVITES_LUA_FAST_ONLY` is set at `require` time: the tests and
+/// benchmarks that mean to time or exercise the fast path check with it
+/// that they do.
+static FAST_ONLY: AtomicBool = AtomicBool::new(false);
 
 macro_rules! keys {
     ($($name:ident = $s:literal,)*) => {
@@ -168,14 +174,13 @@ impl Drop for InUse {
     }
 }
 
-/// Replaces `create`, `validate`, `datetime`, `build_uri` and
-/// `landing_link` in the module table with the C functions, and builds the
-/// validated invite's metatable.
+/// Replaces `create`, `validate`, `datetime`, `check_token`, `build_uri`
+/// and `landing_link` in the module table with the C functions, and builds
+/// the validated invite's metatable.
 pub(crate) fn register(lua: &Lua, module: &Table) -> mlua::Result<()> {
-    SLOW_ONLY.store(
-        std::env::var_os("XMPP_INVITES_LUA_SLOW_PATH").is_some_and(|v| !v.is_empty()),
-        Ordering::Relaxed,
-    );
+    let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+    SLOW_ONLY.store(set("XMPP_INVITES_LUA_SLOW_PATH"), Ordering::Relaxed);
+    FAST_ONLY.store(set("XMPP_INVITES_LUA_FAST_ONLY"), Ordering::Relaxed);
     let keys = lua.create_table_with_capacity(KEY_NAMES.len(), 0)?;
     for k in KEY_NAMES {
         keys.raw_push(*k)?;
@@ -214,6 +219,9 @@ pub(crate) fn register(lua: &Lua, module: &Table) -> mlua::Result<()> {
     })?;
     module.set("validate", unsafe { closure(lua, validate_c, (keys, mt))? })?;
     module.set("datetime", unsafe { lua.create_c_function(datetime_c)? })?;
+    module.set("check_token", unsafe {
+        lua.create_c_function(check_token_c)?
+    })?;
     module.set("build_uri", unsafe { lua.create_c_function(build_uri_c)? })?;
     module.set("landing_link", unsafe {
         lua.create_c_function(landing_link_c)?
@@ -293,6 +301,19 @@ unsafe fn dispatch(
             return n;
         }
         unsafe { ffi::lua_settop(l, nargs) };
+        if FAST_ONLY.load(Ordering::Relaxed) {
+            // This frame owns nothing that an error's longjmp or unwind
+            // could leak or drop.
+            unsafe {
+                ffi::lua_settop(l, 0);
+                let message = format!(
+                    "XMPP_INVITES_LUA_FAST_ONLY: the fast path of '{func}' handed this call on"
+                );
+                ffi::lua_pushlstring(l, message.as_ptr().cast(), message.len());
+                drop(message);
+                ffi::lua_error(l)
+            }
+        }
     }
     unsafe { slow(l, func, f) }
 }
@@ -328,6 +349,10 @@ unsafe extern "C-unwind" fn validate_c(l: *mut lua_State) -> c_int {
 
 unsafe extern "C-unwind" fn datetime_c(l: *mut lua_State) -> c_int {
     unsafe { dispatch(l, "datetime", datetime_fast, crate::datetime) }
+}
+
+unsafe extern "C-unwind" fn check_token_c(l: *mut lua_State) -> c_int {
+    unsafe { dispatch(l, "check_token", check_token_fast, crate::check_token) }
 }
 
 unsafe extern "C-unwind" fn build_uri_c(l: *mut lua_State) -> c_int {
@@ -384,23 +409,65 @@ unsafe fn build_uri_fast(l: *mut lua_State) -> Option<c_int> {
     }
 }
 
-/// `landing_link(template, host, record)` for a record `record` reads and
-/// the default supported types; anything else takes the slow path. The
-/// compiled template is the one `create` keeps.
+/// `landing_link(template, host, record[, supports])` for a record
+/// `record` reads and a `supports` that is nil (the default types) or a
+/// list of type names, as `invites_page_supports` gives it; anything else
+/// takes the slow path. The compiled template is the one `create` keeps
+/// while the template and the types stay the same.
 unsafe fn landing_link_fast(l: *mut lua_State) -> Option<c_int> {
     unsafe {
-        if ffi::lua_gettop(l) != 3
-            || ffi::lua_type(l, 3) != ffi::LUA_TTABLE
-            || ffi::lua_checkstack(l, 8) == 0
-        {
+        let supports = match (ffi::lua_gettop(l), ffi::lua_type(l, 4)) {
+            (3, _) | (4, ffi::LUA_TNIL) => None,
+            (4, ffi::LUA_TTABLE) => Some(supported_types(l, 4)?),
+            _ => return None,
+        };
+        if ffi::lua_type(l, 3) != ffi::LUA_TTABLE || ffi::lua_checkstack(l, 8) == 0 {
             return None;
         }
         let (template, host) = (utf8(l, 1)?, utf8(l, 2)?);
         let record = record(l, 3)?;
-        match guarded(|| landing_page(template).link(host, &record).ok())? {
+        match guarded(|| landing_page(template, supports).link(host, &record).ok())? {
             Some(link) => push_str(l, &link),
             None => ffi::lua_pushboolean(l, 0),
         }
+        Some(1)
+    }
+}
+
+/// The types a list of `invites_page_supports` names gives, one bit per
+/// [`InviteType::ALL`] entry; `None` (the slow path, which owns the
+/// errors) when the list holds anything but known names.
+unsafe fn supported_types(l: *mut lua_State, idx: c_int) -> Option<u8> {
+    unsafe {
+        let mut mask = 0u8;
+        for i in 1.. {
+            if ffi::lua_rawgeti(l, idx, i) == ffi::LUA_TNIL {
+                ffi::lua_pop(l, 1);
+                return Some(mask);
+            }
+            let t = utf8(l, -1).and_then(|s| s.parse::<InviteType>().ok());
+            ffi::lua_pop(l, 1);
+            mask |= type_bit(t?);
+        }
+        None
+    }
+}
+
+fn type_bit(t: InviteType) -> u8 {
+    let i = InviteType::ALL.iter().position(|&x| x == t).unwrap_or(0);
+    1 << i
+}
+
+/// `check_token(token)` for a token of the right shape; anything else
+/// (every refusal, a wrong type, extra arguments) takes the slow path.
+unsafe fn check_token_fast(l: *mut lua_State) -> Option<c_int> {
+    unsafe {
+        if ffi::lua_gettop(l) != 1 {
+            return None;
+        }
+        let text = utf8(l, 1)?;
+        guarded(|| invites::Token::parse(text).ok())?;
+        ffi::lua_pushboolean(l, 1);
         Some(1)
     }
 }
@@ -642,6 +709,87 @@ unsafe fn additional_data(l: *mut lua_State, idx: c_int) -> Option<AdditionalDat
             }
         }
         Some(d)
+    }
+}
+
+/// `create`'s `additional_data` in the shapes the Prosody modules pass:
+/// no key but `roles`, `groups`, `source`, `note` and `allow_reset`, names
+/// as strings, lists with no holes, a role set with only `true` members.
+/// `None` for the rest (unknown keys, an empty list or set, holes), which
+/// the slow path reads through serde.
+unsafe fn create_data(l: *mut lua_State, idx: c_int) -> Option<AdditionalData> {
+    unsafe {
+        if ffi::lua_type(l, idx) != ffi::LUA_TTABLE {
+            return None;
+        }
+        let mut d = AdditionalData::default();
+        ffi::lua_pushnil(l);
+        while ffi::lua_next(l, idx) != 0 {
+            let v = ffi::lua_gettop(l);
+            let ok = match key_bytes(l, -2) {
+                Some(b"roles") => strict_list(l, v)
+                    .map(Roles::Ordered)
+                    .or_else(|| role_set(l, v).map(Roles::LegacySet))
+                    .map(|r| d.roles = Some(r)),
+                Some(b"groups") => strict_list(l, v).map(|g| d.groups = Some(g)),
+                Some(b"source") => utf8(l, v).map(|s| d.source = Some(s.to_owned())),
+                Some(b"note") => utf8(l, v).map(|s| d.note = Some(s.to_owned())),
+                Some(b"allow_reset") => utf8(l, v).map(|s| d.allow_reset = Some(s.to_owned())),
+                _ => None,
+            };
+            ffi::lua_pop(l, 1);
+            if ok.is_none() {
+                ffi::lua_pop(l, 1);
+                return None;
+            }
+        }
+        Some(d)
+    }
+}
+
+/// A table that is a non-empty list of strings and nothing else: keys 1
+/// to n, no holes, no other keys.
+unsafe fn strict_list(l: *mut lua_State, idx: c_int) -> Option<Vec<String>> {
+    unsafe {
+        if ffi::lua_type(l, idx) != ffi::LUA_TTABLE {
+            return None;
+        }
+        let list = str_list(l, idx)?;
+        let mut entries = 0;
+        ffi::lua_pushnil(l);
+        while ffi::lua_next(l, idx) != 0 {
+            entries += 1;
+            ffi::lua_pop(l, 1);
+        }
+        (!list.is_empty() && entries == list.len()).then_some(list)
+    }
+}
+
+/// A non-empty role set `{[name] = true, ...}`, its members sorted, as the
+/// core keeps a legacy set.
+unsafe fn role_set(l: *mut lua_State, idx: c_int) -> Option<Vec<String>> {
+    unsafe {
+        if ffi::lua_type(l, idx) != ffi::LUA_TTABLE {
+            return None;
+        }
+        let mut set = Vec::new();
+        ffi::lua_pushnil(l);
+        while ffi::lua_next(l, idx) != 0 {
+            let member = match (key_bytes(l, -2), bool_at(l, -1)) {
+                (Some(k), Some(true)) => std::str::from_utf8(k).ok().map(str::to_owned),
+                _ => None,
+            };
+            ffi::lua_pop(l, 1);
+            match member {
+                Some(k) => set.push(k),
+                None => {
+                    ffi::lua_pop(l, 1);
+                    return None;
+                }
+            }
+        }
+        set.sort();
+        (!set.is_empty()).then_some(set)
     }
 }
 
@@ -917,19 +1065,31 @@ fn type_key(t: InviteType) -> K {
 // --- create -----------------------------------------------------------------
 
 thread_local! {
-    /// The landing page last compiled on this thread: a module passes the
-    /// same template to every `create`.
-    static LANDING: std::cell::RefCell<Option<Arc<LandingPage>>> = const {
+    /// The landing page last compiled on this thread, with the types it
+    /// was given (`None`: the default ones): a module passes the same
+    /// template to every `create` or `landing_link`.
+    static LANDING: std::cell::RefCell<Option<(Arc<LandingPage>, Option<u8>)>> = const {
         std::cell::RefCell::new(None)
     };
 }
 
-/// The landing page for `template` with the default supported types,
-/// compiled once for as long as the template stays the same.
-fn landing_page(template: &str) -> Arc<LandingPage> {
+/// The landing page for `template` and the supported types `supports`
+/// ([`supported_types`]; `None`: the default ones), compiled once for as
+/// long as both stay the same.
+fn landing_page(template: &str, supports: Option<u8>) -> Arc<LandingPage> {
     LANDING.with_borrow_mut(|last| match last {
-        Some(page) if page.template() == template => Arc::clone(page),
-        _ => Arc::clone(last.insert(Arc::new(LandingPage::new(template)))),
+        Some((page, s)) if *s == supports && page.template() == template => Arc::clone(page),
+        _ => {
+            let mut page = LandingPage::new(template);
+            if let Some(mask) = supports {
+                page = page.with_supports(
+                    InviteType::ALL
+                        .into_iter()
+                        .filter(|&t| mask & type_bit(t) != 0),
+                );
+            }
+            Arc::clone(&last.insert((Arc::new(page), supports)).0)
+        }
     })
 }
 
@@ -961,7 +1121,7 @@ unsafe fn create_fast(l: *mut lua_State) -> Option<c_int> {
         let (mut source, mut note, mut roles_form) = (None, None, None);
         let (mut ttl, mut reusable, mut hashed, mut max_uses, mut now) =
             (None, None, None, None, None);
-        let (mut roles, mut groups) = (None, None);
+        let (mut roles, mut groups, mut data) = (None, None, None);
         ffi::lua_pushnil(l);
         while ffi::lua_next(l, 1) != 0 {
             let v = ffi::lua_gettop(l);
@@ -992,10 +1152,9 @@ unsafe fn create_fast(l: *mut lua_State) -> Option<c_int> {
                 Some(b"now") => int_at(l, v).map(|n| now = Some(n)),
                 Some(b"roles") => str_list(l, v).map(|r| roles = Some(r)),
                 Some(b"groups") => str_list(l, v).map(|g| groups = Some(g)),
+                Some(b"additional_data") => create_data(l, v).map(|d| data = Some(d)),
                 // Rare options stay on the slow path.
-                Some(
-                    b"additional_data" | b"token_format" | b"token_size" | b"landing_page_supports",
-                ) => None,
+                Some(b"token_format" | b"token_size" | b"landing_page_supports") => None,
                 // Other keys are no options.
                 _ => Some(()),
             };
@@ -1020,6 +1179,9 @@ unsafe fn create_fast(l: *mut lua_State) -> Option<c_int> {
                 InviteType::Group => NewInvite::group(host, groups.clone()),
             };
             // The order of lib.rs's create.
+            if let Some(d) = data {
+                new = new.additional_data(d);
+            }
             if let Some(r) = reusable {
                 new = new.reusable(r);
             }
@@ -1048,7 +1210,7 @@ unsafe fn create_fast(l: *mut lua_State) -> Option<c_int> {
                 new = new.max_uses(n);
             }
             if let Some(t) = text(landing) {
-                new = new.landing_page(landing_page(t));
+                new = new.landing_page(landing_page(t, None));
             }
             crate::create_invite(&new, crate::now_or(now)).ok()
         })?;
