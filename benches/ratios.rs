@@ -11,8 +11,15 @@
 //!    directly (the cost of the boundary: handles, C strings, the panic
 //!    guard).
 //!
+//! 1 is also given for the full create of the Lua bench's row (the same
+//! create with a landing link and the expiry as XEP-0082 text), against
+//! the same floor, which has neither.
+//!
 //! Each pair is timed in alternating rounds; the ratio printed is the median
 //! of the per-round ratios, so that a noisy neighbour moves both sides.
+//! With XI_BENCH_SMOKE=1 (a test suite: `cargo test --bench ratios`) each
+//! pair runs once, briefly: the bench and its checks work; the figures
+//! mean nothing.
 
 use std::ffi::CString;
 use std::hint::black_box;
@@ -20,13 +27,22 @@ use std::time::Instant;
 
 use base64ct::{Base64UrlUnpadded, Encoding};
 use rand_core::TryRng;
-use xmpp_invites::{InviteRecord, NewInvite, Redemption, Stored, validate};
+use xmpp_invites::{
+    InviteRecord, LandingPage, NewInvite, Redemption, Stored, format_datetime, validate,
+};
 use xmpp_invites_ffi as ffi;
 use xmpp_invites_rng::ForkSafeRng;
 
 const NOW: i64 = 1_795_268_421;
-const ROUNDS: usize = 15;
-const ITERS: u32 = 20_000;
+
+/// Rounds per pair and calls per round.
+fn plan() -> (usize, u32) {
+    if std::env::var_os("XI_BENCH_SMOKE").is_some_and(|v| v == "1") {
+        (1, 100)
+    } else {
+        (15, 20_000)
+    }
+}
 
 fn time(iters: u32, mut f: impl FnMut()) -> f64 {
     let t = Instant::now();
@@ -38,12 +54,13 @@ fn time(iters: u32, mut f: impl FnMut()) -> f64 {
 
 /// Median ns/op of `a`, of `b`, and of the per-round ratio b / a.
 fn pair(mut a: impl FnMut(), mut b: impl FnMut()) -> (f64, f64, f64) {
-    time(ITERS / 4, &mut a);
-    time(ITERS / 4, &mut b);
+    let (rounds, iters) = plan();
+    time(iters / 4, &mut a);
+    time(iters / 4, &mut b);
     let (mut xs, mut ys, mut rs) = (vec![], vec![], vec![]);
-    for _ in 0..ROUNDS {
-        let x = time(ITERS, &mut a);
-        let y = time(ITERS, &mut b);
+    for _ in 0..rounds {
+        let x = time(iters, &mut a);
+        let y = time(iters, &mut b);
         xs.push(x);
         ys.push(y);
         rs.push(y / x);
@@ -66,6 +83,9 @@ fn row(what: &str, baseline: &str, (base, ours, ratio): (f64, f64, f64), target:
 
 fn main() {
     // `cargo bench` passes --bench; there is nothing to filter.
+    if plan().0 == 1 {
+        println!("XI_BENCH_SMOKE=1: each pair once, briefly; the figures mean nothing");
+    }
     println!(
         "{:<34} {:<30} {:>9} {:>9} {:>8}",
         "ours", "baseline", "base ns", "ours ns", "ours/base"
@@ -83,6 +103,25 @@ fn main() {
         "floor: getrandom+b64+URI",
         pair(floor, || {
             black_box(new.create_os(NOW).unwrap());
+        }),
+        Some(1.5),
+    );
+    // The Lua bench's full create: the landing link and the expiry text too.
+    let with_link = NewInvite::account("example.com").landing_page(LandingPage::new(
+        "https://example.com/invite?{invite.token}",
+    ));
+    let made = with_link.create_os(NOW).unwrap();
+    assert_eq!(
+        made.landing_page(),
+        Some(format!("https://example.com/invite?{}", made.token().as_str()).as_str())
+    );
+    row(
+        "core create + link + XEP-0082",
+        "floor: getrandom+b64+URI",
+        pair(floor, || {
+            let invite = with_link.create_os(NOW).unwrap();
+            black_box(format_datetime(invite.expires()).unwrap());
+            black_box(invite);
         }),
         Some(1.5),
     );

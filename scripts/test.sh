@@ -123,6 +123,8 @@ suite main-job main_job
 suite c bash tests/c/run.sh
 suite lua bash tests/lua/run.sh
 suite bench-lua-smoke benches/run.sh lua-smoke
+# The Rust benches once each: criterion's test mode, and ratios briefly.
+suite bench-rust-smoke env XI_BENCH_SMOKE=1 cargo test --locked --bench core --bench ratios
 suite rockspec luarocks lint bindings/lua/xmpp_invites-0.1.0-1.rockspec
 suite cli-postgres bash tests/cli/postgres.sh
 suite prosody bash tests/prosody/run.sh
