@@ -92,16 +92,41 @@ pub fn url_escape(s: &str) -> String {
 /// [`url_escape`] appending to `out`.
 pub(crate) fn url_escape_into(out: &mut String, s: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'~' | b'_' | b'-') {
-            out.push(char::from(b));
-        } else {
+    // Runs of bytes kept as they are (a whole token, usually) are copied at
+    // once. A run is ASCII, so both of its ends are char boundaries.
+    let mut run = 0;
+    for (i, b) in s.bytes().enumerate() {
+        if !url_unreserved(b) {
+            if run < i {
+                out.push_str(&s[run..i]);
+            }
             out.push('%');
             out.push(char::from(HEX[usize::from(b >> 4)]));
             out.push(char::from(HEX[usize::from(b & 15)]));
+            run = i + 1;
         }
     }
+    if run < s.len() {
+        out.push_str(&s[run..]);
+    }
 }
+
+/// The bytes `url_escape` keeps: `A-Z a-z 0-9 . ~ _ -`.
+fn url_unreserved(b: u8) -> bool {
+    UNRESERVED[usize::from(b)]
+}
+
+/// [`url_unreserved`] as a table: one load a byte on the hot path.
+static UNRESERVED: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric() || matches!(c, b'.' | b'~' | b'_' | b'-');
+        b += 1;
+    }
+    t
+};
 
 /// Prosody's `util.stanza.xml_escape`: `& < > ' "` as entities.
 ///
@@ -565,6 +590,53 @@ fn trim_zeros(s: &str) -> &str {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// `url_escape` byte by byte, as Prosody's urlencode does it.
+    fn escaped_bytewise(s: &str) -> String {
+        s.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'~' | b'_' | b'-') {
+                    char::from(b).to_string()
+                } else {
+                    format!("%{b:02x}")
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn url_escape_copies_runs_and_escapes_every_other_byte() {
+        let mut cases: Vec<String> = [
+            "",
+            "a",
+            "%",
+            "é",
+            "aé",
+            "éa",
+            "a b",
+            "  ",
+            "Xb9sT2vR7qLm4KpZ8wYd1eFg",
+            "a%b%%c",
+            "ü-ü_ü",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        // Every char of the first planes, alone and between kept bytes.
+        for c in (0..0x800u32)
+            .chain([0xFFFD, 0x1F600])
+            .filter_map(char::from_u32)
+        {
+            cases.push(c.to_string());
+            cases.push(format!("ab{c}cd{c}{c}e"));
+        }
+        for s in &cases {
+            assert_eq!(url_escape(s), escaped_bytewise(s), "{s:?}");
+            let mut out = "prefix/".to_owned();
+            url_escape_into(&mut out, s);
+            assert_eq!(out, format!("prefix/{}", escaped_bytewise(s)));
+        }
+    }
 
     fn url(t: &str, v: &Value) -> String {
         Renderer::url().render(t, v).unwrap()
