@@ -118,16 +118,20 @@ pub(crate) enum Command {
         #[arg(allow_hyphen_values = true)]
         token: String,
     },
-    /// Expire all pending invites of a user now (cleanup removes them)
+    /// Expire a user's pending invites, or one invite, now (cleanup removes them)
     ///
-    /// Expires: contact invites under the user's own key; records whose
-    /// additional_data.source is the user's JID; account and password
-    /// reset invites bound to the user's name. Their expiry is set to
-    /// one second before now, so servers refuse them with token-expired
-    /// and `cleanup` removes them.
+    /// With USER@HOST: contact invites under the user's own key; records
+    /// whose additional_data.source is the user's JID; account and
+    /// password reset invites bound to the user's name. With HOST TOKEN:
+    /// that invite's record and every user's entry for it. Their expiry
+    /// is set to one second before now, so servers refuse them with
+    /// token-expired, `list` still shows them, and `cleanup` removes them.
     Expire {
-        /// USER@HOST
-        jid: String,
+        /// USER@HOST, or HOST when a TOKEN follows
+        target: String,
+        /// The token of the one invite to expire (it may start with "-")
+        #[arg(allow_hyphen_values = true)]
+        token: Option<String>,
     },
     /// Remove expired invites (host-level records and users' entries)
     Cleanup {

@@ -27,6 +27,7 @@ on_postgres!(
     punycode_host,
     validate_and_use,
     expire_user,
+    expire_invite,
     cleanup,
     delete,
     bulk_create,

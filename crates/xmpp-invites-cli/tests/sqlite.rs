@@ -21,6 +21,7 @@ on_sqlite!(
     punycode_host,
     validate_and_use,
     expire_user,
+    expire_invite,
     cleanup,
     delete,
     bulk_create,

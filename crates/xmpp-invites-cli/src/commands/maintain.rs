@@ -1,4 +1,5 @@
-//! `delete`, `expire` and `cleanup`: each one transaction.
+//! `delete`, `expire` (a user's invites or one) and `cleanup`: each one
+//! transaction.
 
 use serde_json::json;
 use xmpp_invites::{BareJid, ContactRecord, InviteRecord};
@@ -185,6 +186,72 @@ pub(crate) fn expire(settings: &Settings, jid: &str) -> Result<()> {
         report?;
     }
     unreadable(bad, Some(&host))
+}
+
+/// Expires one pending invite: its host-level record and every user's
+/// entry for it, as `expire` does for a user's. An invite that is unknown,
+/// or expired already, is not found.
+pub(crate) fn expire_invite(settings: &Settings, host: &str, key: &str) -> Result<()> {
+    let host = args::host(host)?;
+    let now = settings.now;
+    let past = now.saturating_sub(1);
+    let mut store = store::open(&settings.database, Access::Modify, settings.lock_timeout)?;
+    // (whose entry: "" for the host-level record, what it was)
+    let mut expired: Vec<(String, &'static str)> = Vec::new();
+    let written = store.write(&mut |tx| {
+        expired.clear();
+        for row in tx.entries(&host, key)? {
+            match Entry::read(row) {
+                Entry::Record { row, mut record } if !record.is_expired(now) => {
+                    record.expires = Some(past);
+                    tx.put(&row.host, "", &row.key, "json", &record.to_json())?;
+                    expired.push((String::new(), record.invite_type().as_str()));
+                }
+                Entry::Contact { row, expires } if now <= expires => {
+                    expire_contact(tx, &row, past)?;
+                    expired.push((row.user, "contact entry"));
+                }
+                _ => {}
+            }
+        }
+        if expired.is_empty() {
+            let mut e = not_found(&host, key);
+            e.message = format!("no pending invite with token {} on {host}", redact(key));
+            return Err(e);
+        }
+        Ok(())
+    });
+    not_found_hint(store.as_mut(), &host, key, written)?;
+    let report = || {
+        let mut out = Out::new();
+        if settings.json {
+            out.json(&json!({
+                "host": host,
+                "token": key,
+                "expired": expired.iter().map(|(user, kind)| json!({
+                    "user": (!user.is_empty()).then_some(user),
+                    "type": kind,
+                })).collect::<Vec<_>>(),
+                "expires": past,
+            }))?;
+        } else {
+            out.line(format!("Expired invite {key} on {host}:"))?;
+            for (user, kind) in &expired {
+                if user.is_empty() {
+                    out.text(format!("  {kind}"))?;
+                } else {
+                    out.text(format!("  {kind} of {user}"))?;
+                }
+            }
+            out.line("`xmpp-invites cleanup` removes it.")?;
+        }
+        out.flush()
+    };
+    after_change(
+        report(),
+        || format!("the invite {} on {host} was expired", redact(key)),
+        || format!("`xmpp-invites list {host}` shows it"),
+    )
 }
 
 fn expire_contact(tx: &mut dyn store::Tx, row: &Row, past: i64) -> Result<()> {

@@ -22,7 +22,14 @@ pub(crate) fn run(settings: &Settings, command: &Command) -> Result<()> {
         Command::Validate { host, token } => redeem::validate(settings, host, token),
         Command::Use { host, token } => redeem::spend(settings, host, token),
         Command::Delete { host, token } => maintain::delete(settings, host, token),
-        Command::Expire { jid } => maintain::expire(settings, jid),
+        Command::Expire {
+            target,
+            token: None,
+        } => maintain::expire(settings, target),
+        Command::Expire {
+            target,
+            token: Some(token),
+        } => maintain::expire_invite(settings, target, token),
         Command::Cleanup { host } => maintain::cleanup(settings, host.as_deref()),
     }
 }

@@ -529,6 +529,79 @@ pub fn expire_user(db: &Db) {
     );
 }
 
+/// `expire HOST TOKEN`: that invite's record and every user's entry for
+/// it, and nothing else; an unknown or already expired token is not found.
+pub fn expire_invite(db: &Db) {
+    let both = db.json(&[
+        "create",
+        "contact",
+        "romeo@example.com",
+        "--allow-registration",
+    ]);
+    let contact_only = db.json(&["create", "contact", "romeo@example.com"]);
+    let other = db.json(&["create", "account", "example.com"]);
+    let t = token(&both);
+    let result = db.json(&["expire", "example.com", &t]);
+    assert_eq!(result["token"], t.as_str(), "{result:#}");
+    let mut kinds: Vec<String> = result["expired"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            format!(
+                "{}:{}",
+                e["type"].as_str().unwrap(),
+                e["user"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    kinds.sort();
+    assert_eq!(
+        kinds,
+        ["account-and-contact:", "contact entry:romeo"],
+        "{result:#}"
+    );
+    assert_eq!(
+        db.fails(2, &["validate", "example.com", &t]).error_code(),
+        "token-expired"
+    );
+    // Still listed, as expired; the others stay pending.
+    let listed = db.json(&["list", "example.com"]);
+    let row = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| token(v) == t)
+        .expect("the expired invite is listed");
+    assert_eq!(row["expired"], true, "{row:#}");
+    for v in [&contact_only, &other] {
+        db.json(&["validate", "example.com", &token(v)]);
+    }
+    // A user-level entry alone (contact-only) is expired too.
+    let c = token(&contact_only);
+    let result = db.json(&["expire", "example.com", &c]);
+    assert_eq!(result["expired"].as_array().unwrap().len(), 1, "{result:#}");
+    // Again, or a token nobody has, or another host: not found.
+    for (host, t) in [
+        ("example.com", t.as_str()),
+        ("example.com", "-NoSuchToken00000000000"),
+        ("example.org", &token(&other)),
+    ] {
+        let run = db.fails(2, &["expire", host, t]);
+        assert_eq!(run.error_code(), "not-found", "{run:?}");
+        assert!(run.stderr.contains("no pending invite"), "{run:?}");
+    }
+    let cleaned = db.json(&["cleanup"]);
+    assert_eq!(cleaned["removed_records"], 1);
+    assert_eq!(cleaned["removed_contact_entries"], 2);
+    db.json(&["validate", "example.com", &token(&other)]);
+    assert!(
+        db.ok(&["expire", "example.com", &token(&other)])
+            .stdout
+            .contains("Expired invite")
+    );
+}
+
 /// cleanup removes expired invites at both levels, of one host or all.
 pub fn cleanup(db: &Db) {
     let past = ["--now", "1000000000"];
