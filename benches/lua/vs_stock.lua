@@ -105,7 +105,8 @@ local function ours_validate(record, token)
 	if not token then return nil, "no-token"; end
 	local shaped, shape_err = xi.check_token(token);
 	if not shaped then return nil, shape_err == "no-token" and "no-token" or "token-invalid"; end
-	local valid, err = xi.validate{ token = token, record = record, contact_expires = nil, inviter = nil, now = os.time() };
+	local now = os.time();
+	local valid, err = xi.validate{ token = token, record = record, contact_expires = nil, inviter = nil, now = now };
 	if not valid then return nil, err == "token-expired" and err or "token-invalid"; end
 	local inviter = valid.inviter;
 	return setmetatable({
@@ -118,6 +119,7 @@ local function ours_validate(record, token)
 		additional_data = record and record.additional_data or nil;
 		reusable = valid.reusable;
 		expires = valid.expires;
+		validated_at = now;
 		_valid = valid;
 	}, ours_valid_mt);
 end

@@ -253,9 +253,12 @@ local valid_invite_mt = { __index = valid_invite_methods };
 
 -- The invite as the store has it now, or nil, err (it may have been used
 -- or deleted since): read again as it was got, for a registration, or for
--- a subscription to the local user it was got with.
+-- a subscription to the local user it was got with. Its expiry is judged
+-- as when it was got: XEP-0445 checks it when the token is presented, and
+-- a client that presented it in time may register after it expires, as
+-- with the stock module.
 function valid_invite_methods:reread()
-	return get(self.token, not self.inviter and self.username or nil);
+	return get(self.token, not self.inviter and self.username or nil, self.validated_at);
 end
 
 -- Spends the invite (after the registration or subscription succeeded):
@@ -290,8 +293,9 @@ function valid_invite_methods:use()
 end
 
 -- Gets a validated invite (or nil, err). Call :use() on it once it has
--- been used. For a subscription, pass the local inviter's username.
-function get(token, username)
+-- been used. For a subscription, pass the local inviter's username. The
+-- invite's expiry is judged at `now` (default: os.time()).
+function get(token, username, now)
 	if not token then
 		return nil, "no-token";
 	end
@@ -310,9 +314,10 @@ function get(token, username)
 		module:log("error", "Cannot read invite %s: %s", log_token(token), tostring(read_err));
 		return nil, "internal-server-error";
 	end
+	now = now or os.time();
 	local valid, err = xi.validate{
 		token = token, record = record, contact_expires = contact_expires,
-		inviter = username, now = os.time(),
+		inviter = username, now = now,
 	};
 	if not valid then
 		module:log("debug", "Refused invite %s: %s", log_token(token), err);
@@ -329,6 +334,7 @@ function get(token, username)
 		additional_data = record and record.additional_data or nil;
 		reusable = valid.reusable;
 		expires = valid.expires;
+		validated_at = now;
 		_valid = valid;
 	}, valid_invite_mt);
 end

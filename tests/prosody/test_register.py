@@ -1,6 +1,7 @@
 """XEP-0445 pre-authenticated registration on a real Prosody with our
 modules: stream features, the <preauth/> IQ, the registration gate."""
 
+import asyncio
 import time
 
 from conftest import OURS, run
@@ -152,6 +153,30 @@ def test_expired_invite(prosody):
     token = generate(server, "--expires-after", "1 s")
     time.sleep(2.2)
     step, (ok, condition, text) = run(register(server, token, "late"))
+    assert (step, ok, condition, text) == ("preauth", False, "forbidden", BAD_TOKEN)
+
+
+def test_an_invite_presented_in_time_registers_after_it_expires(prosody):
+    # XEP-0445 checks the expiry when the token is presented; the gate reads
+    # the invite again only to see whether it was used or deleted since.
+    server = prosody()
+    token = generate(server, "--expires-after", "3 s")
+
+    async def scenario():
+        r = await Registrar("example.com", server.c2s_port).open()
+        try:
+            presented = await r.preauth(token)
+            await asyncio.sleep(4)
+            return presented, await r.register("late", "secret")
+        finally:
+            await r.close()
+
+    presented, registered = run(scenario())
+    assert presented == (True, None, None)
+    assert registered == (True, None, None)
+    assert run(can_login(server, "late@example.com"))
+    # Spent, and expired for anyone who presents it now.
+    step, (ok, condition, text) = run(register(server, token, "later"))
     assert (step, ok, condition, text) == ("preauth", False, "forbidden", BAD_TOKEN)
 
 
