@@ -115,6 +115,18 @@ impl Settings {
         let landing = match template {
             None => None,
             Some(t) => {
+                if let Some(at) = t.find("{{") {
+                    let block = t[at..]
+                        .find("}}")
+                        .map_or(&t[at..], |end| &t[at..at + end + 2]);
+                    return Err(Error::input(
+                        "bad-config",
+                        format!(
+                            "invites_page has the block {block:?}, which Prosody's template syntax never fills: the link would carry it as written"
+                        ),
+                        "write blocks with single braces, as Prosody does: {host}, {invite.token}, {invite.uri|noscheme} (ejabberd's {{ invite.token }} is {invite.token} here)",
+                    ));
+                }
                 let page = LandingPage::new(t);
                 Some(match &file.invites_page_supports {
                     None => page,

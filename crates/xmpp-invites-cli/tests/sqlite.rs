@@ -600,6 +600,17 @@ fn bad_input() {
             &["--config", "/nonexistent.toml", "list", "example.com"],
             "bad-config",
         ),
+        // ejabberd's template syntax, which Prosody's leaves in the link.
+        (
+            &[
+                "--invites-page",
+                "https://{{ host }}/i/{{ invite.token }}",
+                "create",
+                "account",
+                "example.com",
+            ],
+            "bad-config",
+        ),
     ];
     for (args, code) in cases {
         let run = db.fails(1, args);
