@@ -198,10 +198,13 @@ pub(crate) fn expire_invite(settings: &Settings, host: &str, key: &str) -> Resul
     let mut store = store::open(&settings.database, Access::Modify, settings.lock_timeout)?;
     // (whose entry: "" for the host-level record, what it was)
     let mut expired: Vec<(String, &'static str)> = Vec::new();
+    let mut bad = 0u64;
     let written = store.write(&mut |tx| {
         expired.clear();
+        bad = 0;
         for row in tx.entries(&host, key)? {
             match Entry::read(row) {
+                Entry::Corrupt { .. } => bad += 1,
                 Entry::Record { row, mut record } if !record.is_expired(now) => {
                     record.expires = Some(past);
                     tx.put(&row.host, "", &row.key, "json", &record.to_json())?;
@@ -214,7 +217,7 @@ pub(crate) fn expire_invite(settings: &Settings, host: &str, key: &str) -> Resul
                 _ => {}
             }
         }
-        if expired.is_empty() {
+        if expired.is_empty() && bad == 0 {
             let mut e = not_found(&host, key);
             e.message = format!("no pending invite with token {} on {host}", redact(key));
             return Err(e);
@@ -222,6 +225,10 @@ pub(crate) fn expire_invite(settings: &Settings, host: &str, key: &str) -> Resul
         Ok(())
     });
     not_found_hint(store.as_mut(), &host, key, written)?;
+    if expired.is_empty() {
+        // Only unreadable rows under the token: nothing was changed.
+        return unreadable(bad, Some(&host));
+    }
     let report = || {
         let mut out = Out::new();
         if settings.json {
@@ -233,6 +240,7 @@ pub(crate) fn expire_invite(settings: &Settings, host: &str, key: &str) -> Resul
                     "type": kind,
                 })).collect::<Vec<_>>(),
                 "expires": past,
+                "unreadable_rows": bad,
             }))?;
         } else {
             out.line(format!("Expired invite {key} on {host}:"))?;
@@ -251,7 +259,8 @@ pub(crate) fn expire_invite(settings: &Settings, host: &str, key: &str) -> Resul
         report(),
         || format!("the invite {} on {host} was expired", redact(key)),
         || format!("`xmpp-invites list {host}` shows it"),
-    )
+    )?;
+    unreadable(bad, Some(&host))
 }
 
 fn expire_contact(tx: &mut dyn store::Tx, row: &Row, past: i64) -> Result<()> {

@@ -970,6 +970,12 @@ pub fn corrupt_rows(db: &Db) {
     assert!(human.stdout.contains("{not json"), "{human:?}");
     assert!(human.stderr.contains("is not an invite"), "{human:?}");
     db.fails(4, &["use", "example.com", "BadNumber000000000000000"]);
+    // expire HOST TOKEN: a corrupt row alone changes nothing and says so.
+    assert_eq!(
+        db.fails(4, &["expire", "example.com", "NotJson00000000000000000"])
+            .error_code(),
+        "corrupt-row"
+    );
     assert_eq!(db.rows(), before);
     // The good ones still work.
     db.json(&["validate", "example.com", &good]);
@@ -983,6 +989,17 @@ pub fn corrupt_rows(db: &Db) {
             .error_code()
             == "token-expired"
     );
+    // With a readable entry beside a corrupt one, expire HOST TOKEN expires
+    // the one and exits 4 for the other.
+    let mixed = token(&db.json(&["create", "contact", "juliet@example.com"]));
+    db.insert("example.com", "", &mixed, "json", "{not json");
+    let run = db.run(&["--json", "expire", "example.com", &mixed]);
+    assert_eq!(run.code, 4, "{run:?}");
+    assert_eq!(run.error_code(), "corrupt-row", "{run:?}");
+    let done = run.json();
+    assert_eq!(done["expired"][0]["type"], "contact entry", "{done:#}");
+    assert_eq!(done["expired"][0]["user"], "juliet", "{done:#}");
+    assert_eq!(done["unreadable_rows"], 1, "{done:#}");
     // delete removes a corrupt row.
     db.json(&["delete", "example.com", "NotJson00000000000000000"]);
 }
