@@ -57,6 +57,15 @@ if not default_ttl then
 	default_ttl = 86400 * 7;
 end
 
+-- How long after a token was presented its expiry is still judged as at
+-- the presentation (XEP-0445 checks it then): time for a user to choose a
+-- name and a password. Seconds, 0 or more.
+local presentation_grace = module:get_option_number("invite_presentation_grace", 600);
+if presentation_grace < 0 then
+	module:log("error", "invite_presentation_grace must be 0 or more seconds; using 600");
+	presentation_grace = 600;
+end
+
 -- The period of an API caller's ttl argument (seconds, a period string, or
 -- math.huge), or nil for the default; or nil, error, message.
 local function ttl_of(ttl)
@@ -253,12 +262,24 @@ local valid_invite_mt = { __index = valid_invite_methods };
 
 -- The invite as the store has it now, or nil, err (it may have been used
 -- or deleted since): read again as it was got, for a registration, or for
--- a subscription to the local user it was got with. Its expiry is judged
--- as when it was got: XEP-0445 checks it when the token is presented, and
--- a client that presented it in time may register after it expires, as
--- with the stock module.
+-- a subscription to the local user it was got with. XEP-0445 checks the
+-- expiry when the token is presented, so within invite_presentation_grace
+-- of that, and while the stored expiry is the one presented, the expiry
+-- is judged as then: a client that presented the token in time may
+-- register after it expired. Later, or once an admin moved the expiry,
+-- it is judged now.
 function valid_invite_methods:reread()
-	return get(self.token, not self.inviter and self.username or nil, self.validated_at);
+	local username = not self.inviter and self.username or nil;
+	local at = self.validated_at;
+	if at and os.time() - at <= presentation_grace then
+		local then_valid, err = get(self.token, username, at);
+		if then_valid and then_valid.expires == self.expires then
+			return then_valid;
+		elseif not then_valid and err ~= "token-expired" then
+			return nil, err; -- gone, used up or unreadable, then as now
+		end
+	end
+	return get(self.token, username);
 end
 
 -- Spends the invite (after the registration or subscription succeeded):

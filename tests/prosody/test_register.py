@@ -156,28 +156,66 @@ def test_expired_invite(prosody):
     assert (step, ok, condition, text) == ("preauth", False, "forbidden", BAD_TOKEN)
 
 
-def test_an_invite_presented_in_time_registers_after_it_expires(prosody):
-    # XEP-0445 checks the expiry when the token is presented; the gate reads
-    # the invite again only to see whether it was used or deleted since.
-    server = prosody()
-    token = generate(server, "--expires-after", "3 s")
+def present_then_register(server, token, username, meanwhile):
+    """Presents token, runs meanwhile() (seconds to sleep, or a function),
+    then registers on the same stream: (preauth result, register result)."""
 
     async def scenario():
         r = await Registrar("example.com", server.c2s_port).open()
         try:
             presented = await r.preauth(token)
-            await asyncio.sleep(4)
-            return presented, await r.register("late", "secret")
+            if callable(meanwhile):
+                meanwhile()
+            else:
+                await asyncio.sleep(meanwhile)
+            return presented, await r.register(username, "secret")
         finally:
             await r.close()
 
-    presented, registered = run(scenario())
+    return run(scenario())
+
+
+def test_an_invite_presented_in_time_registers_after_it_expires(prosody):
+    # XEP-0445 checks the expiry when the token is presented; the gate reads
+    # the invite again to see whether it was used or deleted since.
+    server = prosody()
+    token = generate(server, "--expires-after", "3 s")
+    presented, registered = present_then_register(server, token, "late", 4)
     assert presented == (True, None, None)
     assert registered == (True, None, None)
     assert run(can_login(server, "late@example.com"))
     # Spent, and expired for anyone who presents it now.
     step, (ok, condition, text) = run(register(server, token, "later"))
     assert (step, ok, condition, text) == ("preauth", False, "forbidden", BAD_TOKEN)
+
+
+def test_the_grace_after_presentation_is_bounded(prosody):
+    # invite_presentation_grace: past it, the expiry is judged at the
+    # registration again.
+    server = prosody(host_config="invite_presentation_grace = 1")
+    token = generate(server, "--expires-after", "3 s")
+    presented, registered = present_then_register(server, token, "late", 4)
+    assert presented == (True, None, None)
+    assert registered == (False, "not-acceptable", BAD_TOKEN)
+    assert not run(can_login(server, "late@example.com"))
+
+
+def test_an_expiry_an_admin_moved_is_judged_at_once(prosody):
+    server = prosody()
+    token = generate(server)
+
+    def expire_now():
+        # What `expire` does to a record, from Prosody's own shell, to an
+        # expiry after the presentation (so that judging it as at the
+        # presentation would let the registration through).
+        time.sleep(2)
+        server.prosodyctl("shell", ">local s = require 'core.storagemanager'.open('example.com', 'invite_token', 'map') "
+                          f"local r = s:get(nil, '{token}') r.expires = os.time() - 1 s:set(nil, '{token}', r)")
+
+    presented, registered = present_then_register(server, token, "late", expire_now)
+    assert presented == (True, None, None)
+    assert registered == (False, "not-acceptable", BAD_TOKEN)
+    assert not run(can_login(server, "late@example.com"))
 
 
 def test_made_up_malformed_and_enormous_tokens(prosody):
