@@ -81,11 +81,13 @@ local function stock_validate(token_info, token)
 end
 
 -- Ours: what bindings/prosody/mod_invites.lua does per invite with
--- invites_page set, storage, logging and events left out: create_account
--- and create_invite, the invite-created hook's landing link (its fourth
--- argument is invites_page_supports, unset here), and the expiry text.
+-- invites_page set, storage and events left out: create_account and
+-- create_invite with the additional_data that `generate` passes (an empty
+-- table), the invite-created hook's landing link (its fourth argument is
+-- invites_page_supports, unset here), the redacted token the debug log
+-- line is given (evaluated whatever the log level), and the expiry text.
 local function ours_create()
-	local opts = { type = "account", user = nil, additional_data = nil, ttl = nil };
+	local opts = { type = "account", user = nil, additional_data = {}, ttl = nil };
 	opts.host = HOST;
 	opts.hash_at_rest = false;
 	if opts.ttl == nil and opts.type ~= "password-reset" then opts.ttl = TTL; end
@@ -96,6 +98,7 @@ local function ours_create()
 		if link then invite.landing_page = link; end
 	end
 	for _, change in ipairs(created.changes) do local _ = change.value; end
+	local _ = xi.redact_token(invite.token) or "(malformed)";
 	return invite, xi.datetime(invite.expires);
 end
 

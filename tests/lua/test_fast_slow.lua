@@ -1,4 +1,4 @@
--- create, validate, datetime, check_token, build_uri and landing_link have a fast path
+-- create, validate, datetime, check_token, redact_token, build_uri and landing_link have a fast path
 -- on the raw Lua C API and hand anything unusual to the mlua
 -- implementation (the slow path). This suite
 -- runs the same cases in this process and in a child started with
@@ -34,6 +34,7 @@ if arg[1] == "--fast-only" then
 			assert(xi.landing_link("https://{host}/invite?{invite.token}", HOST, inv.record, supports or nil) ~= nil)
 		end
 		assert(xi.check_token(inv.token) == true)
+		assert(xi.redact_token(inv.token))
 		for _, change in ipairs(inv.changes) do
 			if change.op == "put-record" then
 				assert(xi.validate{ token = inv.token, record = change.value, contact_expires = nil, inviter = nil, now = os.time() })
@@ -309,17 +310,21 @@ case("build_uri string", xi.build_uri, "x")
 case("build_uri extra args", xi.build_uri, base_uri, 1, 2)
 case("build_uri opts with a metatable", xi.build_uri, setmetatable({ action = "register", token = T }, { __index = { host = HOST } }))
 
--- check_token: tokens of every shape, and what is no token.
+-- check_token and redact_token: tokens of every shape, and what is no token.
 for i, t in ipairs({ T, "AAAAAAAAAAAAAAAAAAAAAAAA", "Xb9sT2vR7qLm4KpZ8wYd1eF", "Xb9sT2vR7qLm4KpZ8wYd1eFg=", "Xb9sT2vR7qLm4KpZ8wYd1e+/",
 	"Xb9sT2vR7qLm4KpZ8wYd1eFgXb9sT2vR7qLm4KpZ8wYd1eFg", string.rep("a", 512), string.rep("a", 513), "é" .. string.rep("a", 22), "Xb9sT2vR7qLm 4KpZ8wYd1eFg" }) do
 	case(("check_token %d"):format(i), xi.check_token, t)
+	case(("redact_token %d"):format(i), xi.redact_token, t)
 end
 for i, bad in ipairs(bad_values) do
 	case(("check_token bad %d"):format(i), xi.check_token, bad)
+	case(("redact_token bad %d"):format(i), xi.redact_token, bad)
 end
-case("check_token no args", xi.check_token)
-case("check_token extra args", xi.check_token, T, 1)
-case("check_token nil", xi.check_token, nil)
+for _, f in ipairs({ "check_token", "redact_token" }) do
+	case(f .. " no args", xi[f])
+	case(f .. " extra args", xi[f], T, 1)
+	case(f .. " nil", xi[f], nil)
+end
 
 -- landing_link: every kind of record, templates of every form, bad input.
 local templates = {

@@ -1,6 +1,6 @@
-//! `create`, `validate`, `datetime`, `check_token`, `build_uri` and
-//! `landing_link` on the raw Lua C API, and the validated invite object
-//! `validate` shares with `registration_gate`.
+//! `create`, `validate`, `datetime`, `check_token`, `redact_token`,
+//! `build_uri` and `landing_link` on the raw Lua C API, and the validated
+//! invite object `validate` shares with `registration_gate`.
 //!
 //! Through mlua's safe API a call cost 3 to 6 µs, nearly all of it in the
 //! boundary (a protected push and pop per field, a reference per value).
@@ -174,9 +174,9 @@ impl Drop for InUse {
     }
 }
 
-/// Replaces `create`, `validate`, `datetime`, `check_token`, `build_uri`
-/// and `landing_link` in the module table with the C functions, and builds
-/// the validated invite's metatable.
+/// Replaces `create`, `validate`, `datetime`, `check_token`,
+/// `redact_token`, `build_uri` and `landing_link` in the module table with
+/// the C functions, and builds the validated invite's metatable.
 pub(crate) fn register(lua: &Lua, module: &Table) -> mlua::Result<()> {
     let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
     SLOW_ONLY.store(set("XMPP_INVITES_LUA_SLOW_PATH"), Ordering::Relaxed);
@@ -221,6 +221,9 @@ pub(crate) fn register(lua: &Lua, module: &Table) -> mlua::Result<()> {
     module.set("datetime", unsafe { lua.create_c_function(datetime_c)? })?;
     module.set("check_token", unsafe {
         lua.create_c_function(check_token_c)?
+    })?;
+    module.set("redact_token", unsafe {
+        lua.create_c_function(redact_token_c)?
     })?;
     module.set("build_uri", unsafe { lua.create_c_function(build_uri_c)? })?;
     module.set("landing_link", unsafe {
@@ -355,6 +358,10 @@ unsafe extern "C-unwind" fn check_token_c(l: *mut lua_State) -> c_int {
     unsafe { dispatch(l, "check_token", check_token_fast, crate::check_token) }
 }
 
+unsafe extern "C-unwind" fn redact_token_c(l: *mut lua_State) -> c_int {
+    unsafe { dispatch(l, "redact_token", redact_token_fast, crate::redact_token) }
+}
+
 unsafe extern "C-unwind" fn build_uri_c(l: *mut lua_State) -> c_int {
     unsafe { dispatch(l, "build_uri", build_uri_fast, crate::build_uri) }
 }
@@ -468,6 +475,20 @@ unsafe fn check_token_fast(l: *mut lua_State) -> Option<c_int> {
         let text = utf8(l, 1)?;
         guarded(|| invites::Token::parse(text).ok())?;
         ffi::lua_pushboolean(l, 1);
+        Some(1)
+    }
+}
+
+/// `redact_token(token)` for a token of the right shape (the modules log
+/// every invite they create with it); anything else takes the slow path.
+unsafe fn redact_token_fast(l: *mut lua_State) -> Option<c_int> {
+    unsafe {
+        if ffi::lua_gettop(l) != 1 {
+            return None;
+        }
+        let text = utf8(l, 1)?;
+        let redacted = guarded(|| invites::Token::parse(text).ok().map(|t| t.redacted()))?;
+        push_str(l, &redacted);
         Some(1)
     }
 }
