@@ -1,8 +1,10 @@
-"""What our modules call per invite takes the Lua module's fast path (the
-raw C API; crates/xmpp-invites-lua/src/fast.rs), which is what
-benches/README.md times: with XMPP_INVITES_LUA_FAST_ONLY set, a call that
-the fast path hands on to the mlua implementation raises instead, in the
-server and in prosodyctl alike."""
+"""What our modules call per invite to create it, link it, log it and
+validate it takes the Lua module's fast path (the raw C API;
+crates/xmpp-invites-lua/src/fast.rs), which is what benches/README.md
+times (the registration gate's own calls stay on mlua): with
+XMPP_INVITES_LUA_FAST_ONLY set, a call that the fast path hands on to the
+mlua implementation raises instead, in the server and in prosodyctl
+alike."""
 
 import re
 
