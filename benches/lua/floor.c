@@ -10,8 +10,9 @@
  * edit), not of every possible validate.
  *
  * create(opts) returns what stock's create returns: one table with its
- * eight fields (type, jid, token, allow_registration, uri, created_at,
- * expires, landing_page) and the XEP-0082 expiry text. It reads only
+ * nine fields (type, jid, token, allow_registration, the empty
+ * additional_data that `generate` passes, uri, created_at, expires,
+ * landing_page) and the XEP-0082 expiry text. It reads only
  * opts.host and opts.landing_page, takes 18 bytes from one getrandom call
  * (one system call per token, as ours makes by default), writes them in
  * base64url, and builds the URI and the landing link by copying bytes: no
@@ -173,9 +174,11 @@ static int floor_create_with(lua_State *L, void (*bytes)(lua_State *, unsigned c
 	end = digits(end, tm.tm_sec, 2);
 	*end = 'Z';
 
-	lua_createtable(L, 0, 8);
+	lua_createtable(L, 0, 9);
 	lua_pushliteral(L, "register");
 	lua_setfield(L, -2, "type");
+	lua_newtable(L); /* generate's additional_data */
+	lua_setfield(L, -2, "additional_data");
 	lua_pushvalue(L, 2);
 	lua_setfield(L, -2, "jid");
 	lua_pushlstring(L, token, TOKEN_CHARS);

@@ -40,9 +40,10 @@ local HOST = "example.com"
 local TEMPLATE = "https://example.com/invite?{invite.token}"
 local TTL = 7 * 86400
 
--- Stock: mod_invites 0.12.3's get_uri, create_invite and get(), storage
--- left out; the landing link as mod_invites_page's invite-created hook
--- renders it.
+-- Stock: mod_invites 0.12.3's get_uri, create_invite (with the
+-- additional_data table that `prosodyctl mod_invites generate` passes) and
+-- get(), storage left out; the landing link as mod_invites_page's
+-- invite-created hook renders it.
 local function stock_uri(action, jid, token, params)
 	return url.build({ scheme = "xmpp", path = jid, query = action .. ";preauth=" .. token .. (params and (";" .. params) or "") });
 end
@@ -53,6 +54,7 @@ local function stock_create()
 	local expires = created_at + TTL;
 	local invite = {
 		type = "register"; jid = HOST; token = token; allow_registration = true;
+		additional_data = {};
 		uri = stock_uri("register", HOST, token); created_at = created_at; expires = expires;
 	};
 	invite.landing_page = render_url(TEMPLATE, { host = HOST, invite = invite });
