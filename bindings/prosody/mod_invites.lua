@@ -59,10 +59,14 @@ end
 
 -- How long after a token was presented its expiry is still judged as at
 -- the presentation (XEP-0445 checks it then): time for a user to choose a
--- name and a password. Seconds, 0 or more.
-local presentation_grace = module:get_option_number("invite_presentation_grace", 600);
-if presentation_grace < 0 then
-	module:log("error", "invite_presentation_grace must be 0 or more seconds; using 600");
+-- name and a password. Seconds or a period such as "10 min", 0 or more.
+local presentation_grace = module:get_option("invite_presentation_grace", 600);
+if type(presentation_grace) == "string" then
+	presentation_grace = xi.parse_period(presentation_grace);
+end
+if type(presentation_grace) ~= "number" or presentation_grace ~= presentation_grace
+	or presentation_grace < 0 or presentation_grace == math.huge then
+	module:log("error", "invite_presentation_grace must be 0 or more seconds, or a period; using 600");
 	presentation_grace = 600;
 end
 
@@ -292,7 +296,10 @@ end
 -- returned.
 function valid_invite_methods:use()
 	local now_valid = self._valid;
-	local current, why = self:reread();
+	-- As stored, whatever its expiry (judged at the epoch): the use is
+	-- counted on the record as it is now, so an expiry moved since (an
+	-- admin's) stays where it was put.
+	local current, why = get(self.token, not self.inviter and self.username or nil, 0);
 	if current then
 		now_valid = current._valid;
 	elseif why ~= "token-expired" and why ~= "internal-server-error" then
@@ -300,8 +307,8 @@ function valid_invite_methods:use()
 		module:log("debug", "Invite %s already spent: %s", log_token(self.token), why);
 		return true;
 	end
-	-- Expired since it was validated, or the store cannot be read now:
-	-- spent as it was validated.
+	-- The store cannot be read now (or the record's expiry is before
+	-- 1970): spent as it was validated.
 	local result, first_err = true, nil;
 	for _, change in ipairs(now_valid:use_changes()) do
 		local ok, err = store():set(change.user, change.key, change.value);

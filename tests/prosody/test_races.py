@@ -4,6 +4,7 @@ issued in a run appears in what our modules log."""
 
 import asyncio
 import re
+import time
 
 from conftest import run
 from harness import FIXTURES, Registrar
@@ -84,6 +85,41 @@ def test_max_uses_token_when_a_later_handler_yields(prosody):
     logins = [run(can_login(server, f"user{i}@example.com")) for i in range(3)]
     assert sorted(logins) == [False, True, True]
     assert token not in server.stored_invites()  # all three uses spent
+
+
+def test_an_expiry_moved_while_a_registration_completes_stays(prosody):
+    # An admin expires a max_uses invite after the gate admitted a
+    # registration and before the account exists: the use is counted on
+    # the record as stored, and the old expiry does not come back.
+    server = prosody(plugin_paths=[FIXTURES], modules=SLOW, config="slow_registering_wait = 3")
+    token = "Ex9sT2vR7qLm4KpZ8wYd1eFg"
+    store = 'require "core.storagemanager".open("example.com", "invite_token", "map")'
+    server.prosodyctl("shell", (
+        f'> return {store}:set(nil, "{token}", '
+        f'{{ type = "register", jid = "example.com", token = "{token}", allow_registration = true, '
+        f'uri = "xmpp:example.com?register;preauth={token}", created_at = os.time(), expires = os.time() + 3600, '
+        'max_uses = 3, uses = 0 })'))
+
+    def expire():
+        server.prosodyctl("shell", f'>local s = {store} local r = s:get(nil, "{token}") r.expires = os.time() - 1 s:set(nil, "{token}", r)')
+
+    async def scenario():
+        r = await Registrar("example.com", server.c2s_port).open()
+        try:
+            assert (await r.preauth(token))[0]
+            registering = asyncio.ensure_future(r.register("first"))
+            await asyncio.sleep(1)  # admitted by the gate; the fixture waits
+            await asyncio.get_running_loop().run_in_executor(None, expire)
+            return await registering
+        finally:
+            await r.close()
+
+    assert run(scenario())[0]
+    assert run(can_login(server, "first@example.com"))
+    stored = server.stored_invites()
+    expires = int(re.search(r'\["expires"\] = (\d+)', stored).group(1))
+    uses = int(re.search(r'\["uses"\] = (\d+)', stored).group(1))
+    assert expires < time.time() and uses == 1, stored
 
 
 def refused_then_another(server, token, refused_name):

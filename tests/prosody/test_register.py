@@ -190,14 +190,22 @@ def test_an_invite_presented_in_time_registers_after_it_expires(prosody):
 
 
 def test_the_grace_after_presentation_is_bounded(prosody):
-    # invite_presentation_grace: past it, the expiry is judged at the
-    # registration again.
-    server = prosody(host_config="invite_presentation_grace = 1")
+    # invite_presentation_grace (here a period): past it, the expiry is
+    # judged at the registration again.
+    server = prosody(host_config='invite_presentation_grace = "1 s"')
     token = generate(server, "--expires-after", "3 s")
     presented, registered = present_then_register(server, token, "late", 4)
     assert presented == (True, None, None)
     assert registered == (False, "not-acceptable", BAD_TOKEN)
     assert not run(can_login(server, "late@example.com"))
+
+
+def test_a_bad_presentation_grace_is_logged_and_the_default_applies(prosody):
+    server = prosody(host_config="invite_presentation_grace = false")
+    assert server.wait_for_log(r"invite_presentation_grace must be 0 or more seconds, or a period; using 600")
+    token = generate(server, "--expires-after", "3 s")
+    presented, registered = present_then_register(server, token, "late", 4)
+    assert (presented, registered) == ((True, None, None), (True, None, None))
 
 
 def test_an_expiry_an_admin_moved_is_judged_at_once(prosody):
