@@ -10,8 +10,8 @@
  * edit), not of every possible validate.
  *
  * create(opts) returns what stock's create returns: one table with its
- * nine fields (type, jid, token, allow_registration, the empty
- * additional_data that `generate` passes, uri, created_at, expires,
+ * nine fields (type, jid, token, allow_registration, the additional_data
+ * that `generate` passes, { groups = {} }, uri, created_at, expires,
  * landing_page) and the XEP-0082 expiry text. It reads only
  * opts.host and opts.landing_page, takes 18 bytes from one getrandom call
  * (one system call per token, as ours makes by default), writes them in
@@ -177,7 +177,9 @@ static int floor_create_with(lua_State *L, void (*bytes)(lua_State *, unsigned c
 	lua_createtable(L, 0, 9);
 	lua_pushliteral(L, "register");
 	lua_setfield(L, -2, "type");
-	lua_newtable(L); /* generate's additional_data */
+	lua_createtable(L, 0, 1); /* generate's additional_data: { groups = {} } */
+	lua_newtable(L);
+	lua_setfield(L, -2, "groups");
 	lua_setfield(L, -2, "additional_data");
 	lua_pushvalue(L, 2);
 	lua_setfield(L, -2, "jid");

@@ -54,7 +54,7 @@ local function stock_create()
 	local expires = created_at + TTL;
 	local invite = {
 		type = "register"; jid = HOST; token = token; allow_registration = true;
-		additional_data = {};
+		additional_data = { groups = {} }; -- generate's: { roles = nil, groups = {} }
 		uri = stock_uri("register", HOST, token); created_at = created_at; expires = expires;
 	};
 	invite.landing_page = render_url(TEMPLATE, { host = HOST, invite = invite });
