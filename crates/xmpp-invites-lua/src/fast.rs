@@ -465,29 +465,33 @@ fn type_bit(t: InviteType) -> u8 {
     1 << i
 }
 
-/// `check_token(token)` for a token of the right shape; anything else
-/// (every refusal, a wrong type, extra arguments) takes the slow path.
-unsafe fn check_token_fast(l: *mut lua_State) -> Option<c_int> {
+/// The one argument of `check_token` or `redact_token`, when it is a
+/// token of the right shape; `None` (the slow path, which owns every
+/// refusal and error) for anything else.
+unsafe fn token_arg(l: *mut lua_State) -> Option<invites::Token> {
     unsafe {
         if ffi::lua_gettop(l) != 1 {
             return None;
         }
         let text = utf8(l, 1)?;
-        guarded(|| invites::Token::parse(text).ok())?;
+        guarded(|| invites::Token::parse(text).ok())
+    }
+}
+
+/// `check_token(token)` for a token of the right shape.
+unsafe fn check_token_fast(l: *mut lua_State) -> Option<c_int> {
+    unsafe {
+        token_arg(l)?;
         ffi::lua_pushboolean(l, 1);
         Some(1)
     }
 }
 
 /// `redact_token(token)` for a token of the right shape (the modules log
-/// every invite they create with it); anything else takes the slow path.
+/// every invite they create with it).
 unsafe fn redact_token_fast(l: *mut lua_State) -> Option<c_int> {
     unsafe {
-        if ffi::lua_gettop(l) != 1 {
-            return None;
-        }
-        let text = utf8(l, 1)?;
-        let redacted = guarded(|| invites::Token::parse(text).ok().map(|t| t.redacted()))?;
+        let redacted = token_arg(l)?.redacted();
         push_str(l, &redacted);
         Some(1)
     }
@@ -675,24 +679,7 @@ unsafe fn roles(l: *mut lua_State, idx: c_int) -> Option<Roles> {
         if ffi::lua_rawlen(l, idx) > 0 || empty {
             return names(l, idx).map(Roles::Ordered);
         }
-        let mut set = Vec::new();
-        ffi::lua_pushnil(l);
-        while ffi::lua_next(l, idx) != 0 {
-            let member = match (key_bytes(l, -2), bool_at(l, -1)) {
-                (Some(k), Some(b)) => std::str::from_utf8(k).ok().map(|k| (k.to_owned(), b)),
-                _ => None,
-            };
-            ffi::lua_pop(l, 1);
-            match member {
-                Some((k, true)) => set.push(k),
-                Some((_, false)) => {}
-                None => {
-                    ffi::lua_pop(l, 1);
-                    return None;
-                }
-            }
-        }
-        set.sort();
+        let set = role_members(l, idx, true)?;
         Some(if set.is_empty() {
             Roles::Ordered(Vec::new())
         } else {
@@ -701,44 +688,26 @@ unsafe fn roles(l: *mut lua_State, idx: c_int) -> Option<Roles> {
     }
 }
 
-/// `additional_data` with only the fields the core knows; `None` for
-/// unknown keys (they go through serde on the slow path) or wrong types.
-unsafe fn additional_data(l: *mut lua_State, idx: c_int) -> Option<AdditionalData> {
-    unsafe {
-        if ffi::lua_type(l, idx) != ffi::LUA_TTABLE {
-            return None;
-        }
-        let mut d = AdditionalData::default();
-        ffi::lua_pushnil(l);
-        while ffi::lua_next(l, idx) != 0 {
-            let v = ffi::lua_gettop(l);
-            let ok = match key_bytes(l, -2) {
-                Some(b"roles") => roles(l, v).map(|r| d.roles = Some(r)),
-                Some(b"groups") => (ffi::lua_type(l, v) == ffi::LUA_TTABLE)
-                    .then(|| names(l, v))
-                    .flatten()
-                    .map(|g| d.groups = Some(g)),
-                Some(b"source") => utf8(l, v).map(|s| d.source = Some(s.to_owned())),
-                Some(b"note") => utf8(l, v).map(|s| d.note = Some(s.to_owned())),
-                Some(b"allow_reset") => utf8(l, v).map(|s| d.allow_reset = Some(s.to_owned())),
-                _ => None,
-            };
-            ffi::lua_pop(l, 1);
-            if ok.is_none() {
-                ffi::lua_pop(l, 1);
-                return None;
-            }
-        }
-        Some(d)
-    }
+/// How [`additional_data`] reads the lists: as a stored record holds
+/// them (`record::from_table`), or as `create` takes them on the fast path.
+#[derive(Clone, Copy, PartialEq)]
+enum DataLists {
+    /// `roles` as [`roles`] reads it, `groups` as [`names`].
+    Record,
+    /// The shapes the Prosody modules pass, no holes and nothing empty:
+    /// `roles` a [`strict_list`] or a [`role_set`], `groups` a
+    /// [`strict_list`]. Anything else the slow path reads through serde.
+    Create,
 }
 
-/// `create`'s `additional_data` in the shapes the Prosody modules pass:
-/// no key but `roles`, `groups`, `source`, `note` and `allow_reset`, names
-/// as strings, lists with no holes, a role set with only `true` members.
-/// `None` for the rest (unknown keys, an empty list or set, holes), which
-/// the slow path reads through serde.
-unsafe fn create_data(l: *mut lua_State, idx: c_int) -> Option<AdditionalData> {
+/// `additional_data` with only the fields the core knows, its lists read
+/// as `lists` says; `None` for unknown keys (they go through serde on the
+/// slow path) or wrong types.
+unsafe fn additional_data(
+    l: *mut lua_State,
+    idx: c_int,
+    lists: DataLists,
+) -> Option<AdditionalData> {
     unsafe {
         if ffi::lua_type(l, idx) != ffi::LUA_TTABLE {
             return None;
@@ -747,15 +716,22 @@ unsafe fn create_data(l: *mut lua_State, idx: c_int) -> Option<AdditionalData> {
         ffi::lua_pushnil(l);
         while ffi::lua_next(l, idx) != 0 {
             let v = ffi::lua_gettop(l);
-            let ok = match key_bytes(l, -2) {
-                Some(b"roles") => strict_list(l, v)
+            let ok = match (key_bytes(l, -2), lists) {
+                (Some(b"roles"), DataLists::Record) => roles(l, v).map(|r| d.roles = Some(r)),
+                (Some(b"roles"), DataLists::Create) => strict_list(l, v)
                     .map(Roles::Ordered)
                     .or_else(|| role_set(l, v).map(Roles::LegacySet))
                     .map(|r| d.roles = Some(r)),
-                Some(b"groups") => strict_list(l, v).map(|g| d.groups = Some(g)),
-                Some(b"source") => utf8(l, v).map(|s| d.source = Some(s.to_owned())),
-                Some(b"note") => utf8(l, v).map(|s| d.note = Some(s.to_owned())),
-                Some(b"allow_reset") => utf8(l, v).map(|s| d.allow_reset = Some(s.to_owned())),
+                (Some(b"groups"), DataLists::Record) => (ffi::lua_type(l, v) == ffi::LUA_TTABLE)
+                    .then(|| names(l, v))
+                    .flatten()
+                    .map(|g| d.groups = Some(g)),
+                (Some(b"groups"), DataLists::Create) => {
+                    strict_list(l, v).map(|g| d.groups = Some(g))
+                }
+                (Some(b"source"), _) => utf8(l, v).map(|s| d.source = Some(s.to_owned())),
+                (Some(b"note"), _) => utf8(l, v).map(|s| d.note = Some(s.to_owned())),
+                (Some(b"allow_reset"), _) => utf8(l, v).map(|s| d.allow_reset = Some(s.to_owned())),
                 _ => None,
             };
             ffi::lua_pop(l, 1);
@@ -793,16 +769,28 @@ unsafe fn role_set(l: *mut lua_State, idx: c_int) -> Option<Vec<String>> {
         if ffi::lua_type(l, idx) != ffi::LUA_TTABLE {
             return None;
         }
+        role_members(l, idx, false).filter(|set| !set.is_empty())
+    }
+}
+
+/// The members of the role set (a table) at `idx`, sorted: names mapped to
+/// `true`, and to `false` (left out) where `false_ok`; `None` for any
+/// other entry.
+unsafe fn role_members(l: *mut lua_State, idx: c_int, false_ok: bool) -> Option<Vec<String>> {
+    unsafe {
         let mut set = Vec::new();
         ffi::lua_pushnil(l);
         while ffi::lua_next(l, idx) != 0 {
             let member = match (key_bytes(l, -2), bool_at(l, -1)) {
-                (Some(k), Some(true)) => std::str::from_utf8(k).ok().map(str::to_owned),
+                (Some(k), Some(b)) if b || false_ok => {
+                    std::str::from_utf8(k).ok().map(|k| b.then(|| k.to_owned()))
+                }
                 _ => None,
             };
             ffi::lua_pop(l, 1);
             match member {
-                Some(k) => set.push(k),
+                Some(Some(k)) => set.push(k),
+                Some(None) => {}
                 None => {
                     ffi::lua_pop(l, 1);
                     return None;
@@ -810,7 +798,7 @@ unsafe fn role_set(l: *mut lua_State, idx: c_int) -> Option<Vec<String>> {
             }
         }
         set.sort();
-        (!set.is_empty()).then_some(set)
+        Some(set)
     }
 }
 
@@ -840,7 +828,7 @@ unsafe fn record(l: *mut lua_State, idx: c_int) -> Option<InviteRecord> {
                 Some(b"token") => utf8(l, v).map(|s| token = Some(s.to_owned())),
                 Some(b"allow_registration") => bool_at(l, v).map(|b| r.allow_registration = b),
                 Some(b"additional_data") => {
-                    additional_data(l, v).map(|d| r.additional_data = Some(d))
+                    additional_data(l, v, DataLists::Record).map(|d| r.additional_data = Some(d))
                 }
                 Some(b"uri") => utf8(l, v).map(|s| r.uri = s.to_owned()),
                 Some(b"created_at") => int_at(l, v).map(|n| r.created_at = Some(n)),
@@ -1173,7 +1161,9 @@ unsafe fn create_fast(l: *mut lua_State) -> Option<c_int> {
                 Some(b"now") => int_at(l, v).map(|n| now = Some(n)),
                 Some(b"roles") => str_list(l, v).map(|r| roles = Some(r)),
                 Some(b"groups") => str_list(l, v).map(|g| groups = Some(g)),
-                Some(b"additional_data") => create_data(l, v).map(|d| data = Some(d)),
+                Some(b"additional_data") => {
+                    additional_data(l, v, DataLists::Create).map(|d| data = Some(d))
+                }
                 // Rare options stay on the slow path.
                 Some(b"token_format" | b"token_size" | b"landing_page_supports") => None,
                 // Other keys are no options.
