@@ -350,6 +350,41 @@ impl InviteRecord {
         serde_json::to_value(self).unwrap_or(Value::Null)
     }
 
+    /// The invite URI for `token` (the token presented: a record kept
+    /// hashed at rest holds only its hash) in RFC 5122's form, as this
+    /// library writes it: the stored `uri` when it is exactly that,
+    /// otherwise written anew from the JID, the action and the token.
+    ///
+    /// Stock Prosody stores the URI it concatenated without escaping, so a
+    /// record it wrote for `a?b` or `jürgen` holds a URI that clients read
+    /// as another JID; this gives the one they read right. When the JID
+    /// makes no URI (a roster record without a username, a host that IDNA
+    /// refuses) the stored `uri` is given as it is; `None` when there is
+    /// none either.
+    ///
+    /// ```
+    /// use xmpp_invites::InviteRecord;
+    /// let r = InviteRecord::from_json(r#"{"type":"roster","jid":"jürgen@example.com",
+    ///     "token":"Xb9sT2vR7qLm4KpZ8wYd1eFg","allow_registration":true,
+    ///     "uri":"xmpp:jürgen@example.com?roster;preauth=Xb9sT2vR7qLm4KpZ8wYd1eFg;ibr=y",
+    ///     "expires":100}"#).unwrap();
+    /// assert_eq!(
+    ///     r.invite_uri("Xb9sT2vR7qLm4KpZ8wYd1eFg").unwrap(),
+    ///     "xmpp:j%C3%BCrgen@example.com?roster;preauth=Xb9sT2vR7qLm4KpZ8wYd1eFg;ibr=y"
+    /// );
+    /// ```
+    pub fn invite_uri(&self, token: &str) -> Option<std::borrow::Cow<'_, str>> {
+        crate::uri::stored_uri(
+            &self.uri,
+            self.jid_username(),
+            self.jid_host(),
+            self.action,
+            token,
+            self.allow_registration,
+        )
+        .or_else(|| (!self.uri.is_empty()).then_some(std::borrow::Cow::Borrowed(self.uri.as_str())))
+    }
+
     /// The username part of `jid`, if any.
     pub fn jid_username(&self) -> Option<&str> {
         self.jid.rsplit_once('@').map(|(user, _)| user)

@@ -327,12 +327,26 @@ fn write_uri(
         crate::token::check_shape(token)?;
     }
     let host = jid.ascii_host()?;
-    out.reserve(48 + token.len() + host.len());
+    write_parts(out, username, &host, action, token, ibr);
+    Ok(())
+}
+
+/// Writes the URI without its scheme from its parts as they are: the
+/// localpart escaped, the host already in A-labels, the token unchecked.
+fn write_parts(
+    out: &mut String,
+    username: Option<&str>,
+    ascii_host: &str,
+    action: InviteAction,
+    token: &str,
+    ibr: bool,
+) {
+    out.reserve(48 + token.len() + ascii_host.len());
     if let Some(user) = username {
         push_encoded(out, user, NODE, NODE_RAW);
         out.push('@');
     }
-    out.push_str(&host);
+    out.push_str(ascii_host);
     out.push('?');
     out.push_str(action.as_str());
     out.push_str(";preauth=");
@@ -340,7 +354,51 @@ fn write_uri(
     if ibr && action == InviteAction::Roster {
         out.push_str(";ibr=y");
     }
-    Ok(())
+}
+
+/// The invite URI of a stored record's parts, in the form this crate
+/// writes: `stored` when it is that already (the common case, compared
+/// without writing anything), otherwise written anew. `username` and
+/// `host` are the record's JID as stored (the host is written as
+/// A-labels); the token is the one presented, which a record kept hashed
+/// at rest does not hold. `None` when those parts make no URI: a roster
+/// action without a username, a host that IDNA refuses.
+pub(crate) fn stored_uri<'a>(
+    stored: &'a str,
+    username: Option<&str>,
+    host: &str,
+    action: InviteAction,
+    token: &str,
+    ibr: bool,
+) -> Option<std::borrow::Cow<'a, str>> {
+    use std::borrow::Cow;
+    if action == InviteAction::Roster && username.is_none() {
+        return None;
+    }
+    let ascii_host = crate::jid::host_to_ascii_cow(host).ok()?;
+    let ibr = ibr && action == InviteAction::Roster;
+    let plain_user = username.is_none_or(|u| u.bytes().all(|b| b.is_ascii() && NODE_RAW(b)));
+    if plain_user {
+        let rest = stored.strip_prefix("xmpp:").and_then(|r| match username {
+            Some(u) => r.strip_prefix(u)?.strip_prefix('@'),
+            None => Some(r),
+        });
+        let tail = rest
+            .and_then(|r| r.strip_prefix(&*ascii_host)?.strip_prefix('?'))
+            .and_then(|r| r.strip_prefix(action.as_str())?.strip_prefix(";preauth="))
+            .and_then(|r| r.strip_prefix(token));
+        if tail == Some(if ibr { ";ibr=y" } else { "" }) {
+            return Some(Cow::Borrowed(stored));
+        }
+    }
+    let mut out = String::with_capacity(uri_capacity(token.len(), ascii_host.len()));
+    out.push_str("xmpp:");
+    write_parts(&mut out, username, &ascii_host, action, token, ibr);
+    Some(if out == stored {
+        Cow::Borrowed(stored)
+    } else {
+        Cow::Owned(out)
+    })
 }
 
 /// An invite URI: `xmpp:[user@]host?register;preauth=T` or
@@ -669,6 +727,133 @@ mod tests {
         #[test]
         fn parse_never_panics(s in "xmpp:\\PC{0,64}") {
             let _ = InviteUri::parse(&s);
+        }
+    }
+
+    /// A record as stock Prosody stores it: the URI concatenated unescaped.
+    fn stock_record(
+        user: Option<&str>,
+        host: &str,
+        roster: bool,
+        ibr: bool,
+        uri: Option<&str>,
+    ) -> crate::InviteRecord {
+        let jid = user.map_or(host.to_owned(), |u| format!("{u}@{host}"));
+        let action = if roster { "roster" } else { "register" };
+        let ibr_param = if roster && ibr { ";ibr=y" } else { "" };
+        let stock = format!("xmpp:{jid}?{action};preauth={T}{ibr_param}");
+        crate::InviteRecord::from_value(serde_json::json!({
+            "type": action, "jid": jid, "token": T, "allow_registration": ibr || !roster,
+            "uri": uri.unwrap_or(&stock), "created_at": 1, "expires": 2,
+        }))
+        .unwrap()
+    }
+
+    proptest! {
+        /// Whatever stock stored, the record's URI parses back to its own
+        /// JID, action and token; and it is stock's text, borrowed, exactly
+        /// when that text is already RFC 5122's.
+        #[test]
+        fn stored_uri_reads_back_as_the_record(
+            node in proptest::option::of(node_strategy()),
+            host in prop_oneof![
+                Just("example.com".to_string()),
+                Just("münchen.example".to_string()),
+                "[a-z]{1,10}\\.[a-z]{2,5}",
+            ],
+            roster: bool,
+            ibr: bool,
+        ) {
+            prop_assume!(node.is_some() || !roster);
+            let r = stock_record(node.as_deref(), &host, roster, ibr, None);
+            let got = r.invite_uri(T).unwrap();
+            let parsed = InviteUri::parse(&got).unwrap();
+            prop_assert_eq!(parsed.jid.username(), node.as_deref());
+            prop_assert_eq!(parsed.jid.host(), prep_host(&host).unwrap());
+            prop_assert_eq!(parsed.action, r.action);
+            prop_assert_eq!(&parsed.token, T);
+            prop_assert_eq!(parsed.ibr, roster && ibr);
+            let jid = BareJid::new(node.as_deref(), &host).unwrap();
+            prop_assert_eq!(&*got, build_uri(&jid, r.action, T, ibr).unwrap());
+            prop_assert_eq!(
+                matches!(got, std::borrow::Cow::Borrowed(_)),
+                got == r.uri,
+                "borrowed exactly when stock's text is RFC 5122's"
+            );
+        }
+    }
+
+    #[test]
+    fn stored_uri_of_stock_records() {
+        let fixed = |user: Option<&str>, host: &str, roster: bool, ibr: bool| {
+            let r = stock_record(user, host, roster, ibr, None);
+            r.invite_uri(T).unwrap().into_owned()
+        };
+        assert_eq!(
+            fixed(Some("a?b"), "example.com", false, false),
+            format!("xmpp:a%3Fb@example.com?register;preauth={T}")
+        );
+        assert_eq!(
+            fixed(Some("100%"), "example.com", true, true),
+            format!("xmpp:100%25@example.com?roster;preauth={T};ibr=y")
+        );
+        assert_eq!(
+            fixed(Some("jürgen"), "example.com", true, false),
+            format!("xmpp:j%C3%BCrgen@example.com?roster;preauth={T}")
+        );
+        assert_eq!(
+            fixed(None, "münchen.example", false, false),
+            format!("xmpp:xn--mnchen-3ya.example?register;preauth={T}")
+        );
+        // Already RFC 5122's: borrowed, not written again.
+        let r = stock_record(Some("juliet"), "example.com", true, true, None);
+        assert!(matches!(r.invite_uri(T), Some(std::borrow::Cow::Borrowed(u)) if u == r.uri));
+        // A stored URI that differs anywhere (a lost ibr, a percent-encoded
+        // byte that needs none, another token) gives way to the record's.
+        for stored in [
+            format!("xmpp:juliet@example.com?roster;preauth={T}"),
+            format!("xmpp:juli%65t@example.com?roster;preauth={T};ibr=y"),
+            "xmpp:juliet@example.com?roster;preauth=AAAAAAAAAAAAAAAAAAAAAAAA;ibr=y".to_owned(),
+            String::new(),
+        ] {
+            let r = stock_record(Some("juliet"), "example.com", true, true, Some(&stored));
+            assert_eq!(
+                r.invite_uri(T).unwrap(),
+                format!("xmpp:juliet@example.com?roster;preauth={T};ibr=y"),
+                "{stored}"
+            );
+        }
+        // No URI from the JID: the stored one as it is, or none.
+        let r = stock_record(None, "example.com", true, false, Some("xmpp:x"));
+        assert_eq!(r.invite_uri(T).unwrap(), "xmpp:x");
+        let r = stock_record(None, "example.com", true, false, Some(""));
+        assert_eq!(r.invite_uri(T), None);
+        let r = stock_record(Some("a"), "exa mple.com", false, false, Some(""));
+        assert_eq!(r.invite_uri(T), None);
+    }
+
+    /// Every record this crate creates holds the URI it gives back,
+    /// borrowed.
+    #[test]
+    fn created_records_keep_their_uri() {
+        use crate::NewInvite;
+        for new in [
+            NewInvite::account("example.com"),
+            NewInvite::account("münchen.example"),
+            NewInvite::account_for("a?b", "example.com"),
+            NewInvite::password_reset("jürgen", "example.com"),
+            NewInvite::contact("100%", "example.com", true),
+            NewInvite::contact("juliet", "example.com", false),
+            NewInvite::group("example.com", ["g"]),
+        ] {
+            let invite = new.create_os(1_000).unwrap();
+            let r = invite.record();
+            let got = r.invite_uri(invite.token().as_str());
+            assert!(
+                matches!(got, Some(std::borrow::Cow::Borrowed(u)) if u == invite.uri()),
+                "{}",
+                invite.uri()
+            );
         }
     }
 }

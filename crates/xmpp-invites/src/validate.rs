@@ -141,6 +141,15 @@ impl ValidInvite {
         self.record.as_ref()?.additional_data.as_ref()
     }
 
+    /// The invite URI, as [`InviteRecord::invite_uri`] gives it for this
+    /// token: RFC 5122's form even where the stored record holds stock
+    /// Prosody's unescaped one. `None` without a host-level record (a
+    /// contact invite validated by the inviter's entry alone: its URI is
+    /// the inviter's, on a host the validation was not given).
+    pub fn uri(&self) -> Option<std::borrow::Cow<'_, str>> {
+        self.record.as_ref()?.invite_uri(self.token.as_str())
+    }
+
     /// The stored record, if there is a host-level one.
     pub fn record(&self) -> Option<&InviteRecord> {
         self.record.as_ref()
