@@ -140,17 +140,6 @@ local function lookup(user, token)
 	return store():get(user, token);
 end
 
--- The URI of a stored record for the presented token: the record's own, or
--- for a record kept hashed at rest (which has none) built again.
-local function uri_of(record, token)
-	if record.uri then return record.uri; end
-	local localpart, host = jid_split(record.jid);
-	return xi.build_uri{
-		localpart = localpart, host = host or module.host, action = record.type, token = token,
-		ibr = record.type == "roster" and record.allow_registration == true,
-	};
-end
-
 -- Invitation to register an account, optionally bound to a username.
 function create_account(account_username, additional_data, ttl) --luacheck: ignore 131/create_account
 	local seconds, err = ttl_of(ttl);
@@ -219,12 +208,14 @@ function get_account_invite_info(token) --luacheck: ignore 131/get_account_invit
 	if not valid then
 		return nil, (err == "token-expired" or err == "no-token") and err or "token-invalid";
 	end
-	if record.token ~= token then
-		-- Kept hashed at rest: the caller, who has the token, gets the
-		-- record as it was handed out (a copy; storage keeps the hash).
+	local uri = valid.uri;
+	if record.token ~= token or record.uri ~= uri then
+		-- Kept hashed at rest, or stored by stock Prosody with its URI
+		-- unescaped: the caller, who has the token, gets the record as it
+		-- is handed out (a copy; storage keeps the hash, or stock's text).
 		local copy = {};
 		for k, v in pairs(record) do copy[k] = v; end
-		copy.token, copy.uri = token, uri_of(record, token);
+		copy.token, copy.uri = token, uri;
 		return copy;
 	end
 	return record;
@@ -358,7 +349,8 @@ function get(token, username, now)
 		inviter = not username and inviter or nil;
 		type = record and record.type or "roster";
 		jid = record and record.jid or (inviter and inviter.."@"..module.host);
-		uri = record and uri_of(record, token) or xi.build_uri{ localpart = inviter, host = module.host, action = "roster", token = token };
+		-- RFC 5122's, also where stock Prosody stored it unescaped.
+		uri = valid.uri or xi.build_uri{ localpart = inviter, host = module.host, action = "roster", token = token };
 		additional_data = record and record.additional_data or nil;
 		reusable = valid.reusable;
 		expires = valid.expires;

@@ -38,6 +38,22 @@ local function check_host_record(record, what)
 			eq(valid.inviter, record.jid:match("^(.*)@"), "inviter: " .. what)
 		end
 	end
+	-- Its URI as clients read it: stock's text where that is RFC 5122's
+	-- already, written anew where stock left a byte unescaped.
+	local valid = xi.validate{ token = token, record = record, now = record.created_at }
+	local uri = valid and valid.uri
+	local parsed, perr = xi.parse_uri(uri or "")
+	check(parsed, "valid.uri parses: " .. what, perr)
+	if parsed then
+		local user, host = record.jid:match("^(.*)@(.*)$")
+		eq(parsed.localpart, user, "URI's localpart: " .. what)
+		eq(parsed.host, host or record.jid, "URI's host: " .. what)
+		eq(parsed.action, record.type, "URI's action: " .. what)
+		eq(parsed.token, token, "URI's token: " .. what)
+		eq(parsed.ibr, record.type == "roster" and record.allow_registration == true, "URI's ibr: " .. what)
+	end
+	local plain = not record.jid:find("[?%%\128-\255]")
+	eq(uri == record.uri, plain, "stock's URI kept exactly when it needs no escaping: " .. what .. " " .. tostring(uri))
 	local late, lerr = xi.validate{ token = token, record = record, now = record.expires + 1 }
 	check(late == nil and lerr == "token-expired", "expired after: " .. what, lerr)
 	-- The module's idea of the type agrees with how the record was made.

@@ -9,6 +9,8 @@ import urllib.request
 
 from conftest import run
 from harness import FIXTURES
+from test_commands import shell
+from test_compat import store_record
 from test_register import can_login
 
 WEB = ["invites", "invites_adhoc", "invites_register", "http", "invites_page", "register_apps",
@@ -97,3 +99,34 @@ def test_contact_only_invites_get_no_link_the_page_cannot_show(prosody):
     server.start()
     out = server.prosodyctl("shell", "invite:create_contact('alice@example.com', false)").stdout
     assert "https://invite.example/" in out, out
+
+
+def test_stock_records_get_their_uri_escaped(prosody):
+    # Stock Prosody stores the invite URI it concatenated without escaping
+    # (tests/vectors/prosody_records.json holds 0.12.3's own, for a?b, 100%
+    # and jürgen): clients read such a URI as another JID. Ours hands out
+    # RFC 5122's on the landing page, in its Link header and in
+    # invite:show, and leaves stock's record as it is stored.
+    server = web_server(prosody)
+    cases = [
+        ("Aq9sT2vR7qLm4KpZ8wYd1eFg", 'type = "register", jid = "a?b@example.com", allow_registration = true',
+         "xmpp:a?b@example.com?register;preauth={}", "xmpp:a%3Fb@example.com?register;preauth={}"),
+        ("Jg9sT2vR7qLm4KpZ8wYd1eFg", 'type = "roster", jid = "jürgen@example.com", allow_registration = true',
+         "xmpp:jürgen@example.com?roster;preauth={};ibr=y", "xmpp:j%C3%BCrgen@example.com?roster;preauth={};ibr=y"),
+        ("Pc9sT2vR7qLm4KpZ8wYd1eFg", 'type = "roster", jid = "100%@example.com", allow_registration = true',
+         "xmpp:100%@example.com?roster;preauth={};ibr=y", "xmpp:100%25@example.com?roster;preauth={};ibr=y"),
+        # Already RFC 5122's: served as stored.
+        ("Ok9sT2vR7qLm4KpZ8wYd1eFg", 'type = "register", jid = "example.com", allow_registration = true',
+         "xmpp:example.com?register;preauth={}", "xmpp:example.com?register;preauth={}"),
+    ]
+    for token, fields, stock, _ in cases:
+        store_record(server, token, f'{fields}, uri = "{stock.format(token)}"')
+    for token, _, stock, rfc in cases:
+        stock, rfc = stock.format(token), rfc.format(token)
+        status, headers, page = http(server, f"/invites_page?{token}")
+        assert status == 200 and headers["Link"] == f'<{rfc}>; rel="alternate"', (status, headers)
+        assert rfc in page and (stock == rfc or stock not in page), page
+        assert f"XMPP URI: {rfc}\n" in shell(server, f"invite:show('example.com', '{token}')")
+    stored = server.stored_invites()
+    assert "xmpp:a?b@example.com?register;preauth=Aq9sT2vR7qLm4KpZ8wYd1eFg" in stored, stored
+    assert "xmpp:100%@example.com?roster;preauth=Pc9sT2vR7qLm4KpZ8wYd1eFg;ibr=y" in stored, stored

@@ -1476,6 +1476,7 @@ unsafe extern "C-unwind" fn valid_index(l: *mut lua_State) -> c_int {
             Some(b"token") => push_str(l, v.token().as_str()),
             Some(b"type") => push_str(l, v.invite_type().as_str()),
             Some(b"inviter") => opt(v.inviter()),
+            Some(b"uri") => opt(v.uri().as_deref()),
             Some(b"bound_username") => opt(v.bound_username()),
             Some(b"reset_username") => opt(v.reset_username()),
             Some(b"expires") => ffi::lua_pushinteger(l, v.expires()),
