@@ -171,6 +171,16 @@ pub(crate) fn contact_uri(host: &str, user: &str, token: &str) -> Option<String>
         .ok()
 }
 
+/// The record's URI as RFC 5122 has it: stock Prosody stored its own
+/// unescaped, and this mends it for display (the row stays as it is).
+/// `None` for a record kept hashed at rest, which holds no URI.
+pub(crate) fn record_uri(record: &InviteRecord) -> Option<std::borrow::Cow<'_, str>> {
+    if record.uri.is_empty() {
+        return None;
+    }
+    record.invite_uri(&record.token)
+}
+
 /// The JSON description of a record, as `list`, `show` and `create` print
 /// it. `record` is the stored record itself.
 pub(crate) fn record_json(host: &str, record: &InviteRecord, now: i64) -> Value {
@@ -181,7 +191,7 @@ pub(crate) fn record_json(host: &str, record: &InviteRecord, now: i64) -> Value 
         "host": host,
         "type": record.invite_type().as_str(),
         "jid": record.jid,
-        "uri": record.uri,
+        "uri": record_uri(record),
         "landing_page": record.landing_page,
         "inviter": (record.action == InviteAction::Roster).then(|| record.jid_username()).flatten(),
         "username": (record.action == InviteAction::Register).then(|| record.jid_username()).flatten(),

@@ -6,7 +6,9 @@ use xmpp_invites::{InviteAction, InviteRecord, InviteUri};
 use super::{not_found_hint, spelling_hint, stored_under, unreadable};
 use crate::args;
 use crate::config::Settings;
-use crate::entry::{Entry, contact_json, contact_uri, corrupt_json, record_json, redact};
+use crate::entry::{
+    Entry, contact_json, contact_uri, corrupt_json, record_json, record_uri, redact,
+};
 use crate::error::{Error, Result};
 use crate::output::{Out, Times};
 use crate::store::{self, Access};
@@ -260,8 +262,8 @@ fn field(out: &mut Out, name: &str, value: &str) -> Result<()> {
 fn show_record(out: &mut Out, r: &InviteRecord, now: i64) -> Result<()> {
     field(out, "Type", r.invite_type().as_str())?;
     field(out, "JID", &r.jid)?;
-    if !r.uri.is_empty() {
-        field(out, "URI", &r.uri)?;
+    if let Some(uri) = record_uri(r) {
+        field(out, "URI", &uri)?;
     }
     if let Some(link) = &r.landing_page {
         field(out, "Link", link)?;

@@ -271,6 +271,29 @@ pub fn prosody_rows_are_managed(db: &Db) {
         for item in list.as_array().unwrap() {
             assert!(item.get("error").is_none(), "unreadable: {item}");
             assert_eq!(item["expired"], false);
+            // Its URI as clients read it: stock's text where that is RFC
+            // 5122's already, mended where stock left a byte unescaped
+            // (a?b, 100%, jürgen); the rows stay as stock wrote them. (A
+            // contact entry alone has no stored URI: it is written.)
+            let jid = s(&item["jid"]);
+            let plain = jid.is_ascii() && !jid.contains(['?', '%']);
+            if !item["record"].is_null() {
+                assert_eq!(item["uri"] == item["record"]["uri"], plain, "{item}");
+            }
+            let parsed = db.json(&["parse", s(&item["uri"])]);
+            assert_eq!(parsed["jid"], item["jid"], "{item}");
+            assert_eq!(parsed["token"], item["token"], "{item}");
+            assert_eq!(
+                parsed["uri"], item["uri"],
+                "written as this tool writes: {item}"
+            );
+            let shown = db
+                .ok(&["--now", NOW_S, "show", host, s(&item["token"])])
+                .stdout;
+            assert!(
+                shown.contains(&format!("URI:        {}\n", s(&item["uri"]))),
+                "{shown}"
+            );
             // Each one validates, as a server would.
             let v = db.json(&["--now", NOW_S, "validate", host, s(&item["token"])]);
             assert_eq!(v["valid"], true);
