@@ -1370,7 +1370,8 @@ xi_result xi_record_to_json(const xi_record *r, char **out);
 const char *xi_record_token(const xi_record *r);
 
 /**
- * The record's URI as stored (borrowed; NULL for NULL).
+ * The record's URI as stored (borrowed; NULL for NULL): stock Prosody's
+ * is unescaped, which `xi_valid_invite_uri` mends.
  *
  * # Safety
  * `r` is NULL or a live record.
@@ -1614,6 +1615,19 @@ const char *xi_valid_invite_inviter(const xi_valid_invite *v);
  * `v` is NULL or a live validated invite.
  */
 const char *xi_valid_invite_reset_username(const xi_valid_invite *v);
+
+/**
+ * The invite URI (borrowed, valid until the invite is freed) as RFC 5122
+ * writes it, also where the stored record holds stock Prosody's
+ * unescaped one (`xmpp:a?b@…` gives `xmpp:a%3Fb@…`; `xi_record_uri`
+ * gives the stored text). NULL without a host-level record (a contact
+ * invite validated by the inviter's entry alone: build its URI with
+ * `xi_uri_build`), or when the record's JID makes none and none is stored.
+ *
+ * # Safety
+ * `v` is NULL or a live validated invite.
+ */
+const char *xi_valid_invite_uri(const xi_valid_invite *v);
 
 /**
  * The storage changes that spend the invite, to apply once the

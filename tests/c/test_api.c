@@ -1565,6 +1565,50 @@ static void calls_during_teardown(void)
 	CHECK(atexit(call_at_exit) == 0);
 }
 
+/* Stock Prosody stores the URI it concatenated without escaping; the
+ * validated invite gives RFC 5122's, the record the stored text. */
+static void stock_unescaped_uris(void)
+{
+	set_context("stock records' unescaped URIs");
+	static const struct {
+		const char *type, *jid, *stored, *want;
+	} cases[] = {
+		{ "register", "a?b@example.com", "xmpp:a?b@example.com?register;preauth=" T0,
+		  "xmpp:a%3Fb@example.com?register;preauth=" T0 },
+		{ "roster", "j\u00fcrgen@example.com", "xmpp:j\u00fcrgen@example.com?roster;preauth=" T0 ";ibr=y",
+		  "xmpp:j%C3%BCrgen@example.com?roster;preauth=" T0 ";ibr=y" },
+		{ "roster", "100%@m\u00fcnchen.example", "xmpp:100%@m\u00fcnchen.example?roster;preauth=" T0 ";ibr=y",
+		  "xmpp:100%25@xn--mnchen-3ya.example?roster;preauth=" T0 ";ibr=y" },
+		{ "register", "example.com", "xmpp:example.com?register;preauth=" T0,
+		  "xmpp:example.com?register;preauth=" T0 },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char json[512];
+		snprintf(json, sizeof json,
+			 "{\"type\":\"%s\",\"jid\":\"%s\",\"token\":\"" T0 "\",\"allow_registration\":true,"
+			 "\"uri\":\"%s\",\"created_at\":1795268421,\"expires\":1795873221}",
+			 cases[i].type, cases[i].jid, cases[i].stored);
+		xi_record *r = NULL;
+		if (!CHECK_OK(xi_record_from_json(json, &r)))
+			continue;
+		xi_valid_invite *v = validate_registration(T0, r, NOW);
+		const char *uri = xi_valid_invite_uri(v);
+		CHECK_STR(uri, cases[i].want);
+		CHECK(xi_valid_invite_uri(v) == uri); /* written once, then borrowed */
+		/* The record keeps stock's text. */
+		CHECK_STR(xi_record_uri(r), cases[i].stored);
+		xi_valid_invite_free(v);
+		xi_record_free(r);
+	}
+	/* A contact invite validated by the inviter's entry alone has no
+	 * record to take a URI from. */
+	int64_t until = 1795873221;
+	xi_valid_invite *v = NULL;
+	CHECK_OK(xi_validate(T0, NULL, &until, "juliet", NOW, &v));
+	CHECK(xi_valid_invite_uri(v) == NULL);
+	xi_valid_invite_free(v);
+}
+
 int main(void)
 {
 	for (size_t i = 0; i < sizeof counting; i++)
@@ -1593,6 +1637,7 @@ int main(void)
 	prepped_usernames();
 	reusable_and_legacy_roles();
 	fractional_expiry();
+	stock_unescaped_uris();
 	calls_during_teardown();
 	set_context("");
 	return check_finish();

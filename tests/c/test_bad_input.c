@@ -144,6 +144,7 @@ static void accessors(void)
 	CHECK(xi_record_uri(NULL) == NULL);
 	CHECK(xi_valid_invite_bound_username(NULL) == NULL);
 	CHECK(xi_valid_invite_inviter(NULL) == NULL);
+	CHECK(xi_valid_invite_uri(NULL) == NULL);
 	CHECK(xi_valid_invite_reset_username(NULL) == NULL);
 	CHECK_INT(xi_valid_invite_expires(NULL), 0);
 

@@ -840,7 +840,8 @@ pub unsafe extern "C" fn xi_record_jid(r: *const xi_record) -> *const c_char {
     })
 }
 
-/// The record's URI as stored (borrowed; NULL for NULL).
+/// The record's URI as stored (borrowed; NULL for NULL): stock Prosody's
+/// is unescaped, which `xi_valid_invite_uri` mends.
 ///
 /// # Safety
 /// `r` is NULL or a live record.

@@ -19,6 +19,8 @@ pub struct xi_valid_invite {
     inviter: Option<CString>,
     bound: Option<CString>,
     reset: Option<CString>,
+    /// Written on the first `xi_valid_invite_uri`.
+    uri: std::sync::OnceLock<Option<CString>>,
 }
 
 /// Validates a presented token against what the host found in storage
@@ -79,6 +81,7 @@ pub unsafe extern "C" fn xi_validate(
             inviter: valid.inviter().map(to_cstring).transpose()?,
             bound: valid.bound_username().map(to_cstring).transpose()?,
             reset: valid.reset_username().map(to_cstring).transpose()?,
+            uri: std::sync::OnceLock::new(),
             valid,
         });
         // SAFETY: checked above.
@@ -139,6 +142,30 @@ pub unsafe extern "C" fn xi_valid_invite_bound_username(
     // SAFETY: as the caller promised.
     guard_value(std::ptr::null(), || {
         borrow(unsafe { v.as_ref() }.and_then(|v| v.bound.as_ref()))
+    })
+}
+
+/// The invite URI (borrowed, valid until the invite is freed) as RFC 5122
+/// writes it, also where the stored record holds stock Prosody's
+/// unescaped one (`xmpp:a?b@…` gives `xmpp:a%3Fb@…`; `xi_record_uri`
+/// gives the stored text). NULL without a host-level record (a contact
+/// invite validated by the inviter's entry alone: build its URI with
+/// `xi_uri_build`), or when the record's JID makes none and none is stored.
+///
+/// # Safety
+/// `v` is NULL or a live validated invite.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn xi_valid_invite_uri(v: *const xi_valid_invite) -> *const c_char {
+    // SAFETY: as the caller promised.
+    guard_value(std::ptr::null(), || {
+        let Some(v) = (unsafe { v.as_ref() }) else {
+            return std::ptr::null();
+        };
+        borrow(
+            v.uri
+                .get_or_init(|| v.valid.uri().and_then(|u| to_cstring(&u).ok()))
+                .as_ref(),
+        )
     })
 }
 
