@@ -120,7 +120,7 @@ local function ours_validate(record, token)
 		inviter = inviter;
 		type = record and record.type or "roster";
 		jid = record and record.jid or (inviter and inviter .. "@" .. HOST);
-		uri = record and record.uri or xi.build_uri{ localpart = inviter, host = HOST, action = "roster", token = token };
+		uri = valid.uri or xi.build_uri{ localpart = inviter, host = HOST, action = "roster", token = token };
 		additional_data = record and record.additional_data or nil;
 		reusable = valid.reusable;
 		expires = valid.expires;
