@@ -196,7 +196,7 @@ pub(crate) fn host_to_ascii_cow(host: &str) -> Result<std::borrow::Cow<'_, str>,
 /// lowercase LDH labels of 1 to 63 bytes, none starting or ending with a
 /// hyphen, no A-label (`xn--`, which IDNA must check), not all-numeric at
 /// the end. Such hosts skip the Unicode tables.
-fn is_plain_ascii_host(host: &str) -> bool {
+pub(crate) fn is_plain_ascii_host(host: &str) -> bool {
     let b = host.as_bytes();
     if b.is_empty() || b.len() > 253 {
         return false;

@@ -353,7 +353,8 @@ impl InviteRecord {
     /// The invite URI for `token` (the token presented: a record kept
     /// hashed at rest holds only its hash) in RFC 5122's form, as this
     /// library writes it: the stored `uri` when it is exactly that,
-    /// otherwise written anew from the JID, the action and the token.
+    /// otherwise written anew from the JID (prepared as [`crate::BareJid`]
+    /// prepares it), the action and the token.
     ///
     /// Stock Prosody stores the URI it concatenated without escaping, so a
     /// record it wrote for `a?b` or `jürgen` holds a URI that clients read

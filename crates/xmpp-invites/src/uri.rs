@@ -356,13 +356,14 @@ fn write_parts(
     }
 }
 
-/// The invite URI of a stored record's parts, in the form this crate
-/// writes: `stored` when it is that already (the common case, compared
-/// without writing anything), otherwise written anew. `username` and
-/// `host` are the record's JID as stored (the host is written as
-/// A-labels); the token is the one presented, which a record kept hashed
-/// at rest does not hold. `None` when those parts make no URI: a roster
-/// action without a username, a host that IDNA refuses.
+/// The invite URI of a stored record's parts, as this crate writes it for
+/// the JID they make (nodeprep, nameprep, the host as A-labels): `stored`
+/// when it is that already (the common case, compared without writing
+/// anything), otherwise written anew. `username` and `host` are the
+/// record's JID as stored; parts that make no JID are escaped as they
+/// are. The token is the one presented, which a record kept hashed at
+/// rest does not hold. `None` when the parts make no URI: a roster action
+/// without a username, a host that IDNA refuses.
 pub(crate) fn stored_uri<'a>(
     stored: &'a str,
     username: Option<&str>,
@@ -375,25 +376,36 @@ pub(crate) fn stored_uri<'a>(
     if action == InviteAction::Roster && username.is_none() {
         return None;
     }
-    let ascii_host = crate::jid::host_to_ascii_cow(host).ok()?;
     let ibr = ibr && action == InviteAction::Roster;
-    let plain_user = username.is_none_or(|u| u.bytes().all(|b| b.is_ascii() && NODE_RAW(b)));
-    if plain_user {
-        let rest = stored.strip_prefix("xmpp:").and_then(|r| match username {
-            Some(u) => r.strip_prefix(u)?.strip_prefix('@'),
-            None => Some(r),
-        });
-        let tail = rest
-            .and_then(|r| r.strip_prefix(&*ascii_host)?.strip_prefix('?'))
+    // Parts that preparation leaves as they are and that need no escaping:
+    // the URI is their concatenation, compared piece by piece.
+    let plain_user = username.is_none_or(|u| {
+        u.bytes()
+            .all(|b| b.is_ascii() && !b.is_ascii_uppercase() && NODE_RAW(b))
+    });
+    if plain_user && crate::jid::is_plain_ascii_host(host) {
+        let tail = stored
+            .strip_prefix("xmpp:")
+            .and_then(|r| match username {
+                Some(u) => r.strip_prefix(u)?.strip_prefix('@'),
+                None => Some(r),
+            })
+            .and_then(|r| r.strip_prefix(host)?.strip_prefix('?'))
             .and_then(|r| r.strip_prefix(action.as_str())?.strip_prefix(";preauth="))
             .and_then(|r| r.strip_prefix(token));
         if tail == Some(if ibr { ";ibr=y" } else { "" }) {
             return Some(Cow::Borrowed(stored));
         }
     }
-    let mut out = String::with_capacity(uri_capacity(token.len(), ascii_host.len()));
+    let mut out = String::with_capacity(uri_capacity(token.len(), host.len()));
     out.push_str("xmpp:");
-    write_parts(&mut out, username, &ascii_host, action, token, ibr);
+    match BareJid::new(username, host) {
+        Ok(jid) => write_uri(&mut out, &jid, action, token, ibr, false).ok()?,
+        Err(_) => {
+            let ascii_host = crate::jid::host_to_ascii_cow(host).ok()?;
+            write_parts(&mut out, username, &ascii_host, action, token, ibr);
+        }
+    }
     Some(if out == stored {
         Cow::Borrowed(stored)
     } else {
@@ -759,6 +771,8 @@ mod tests {
             host in prop_oneof![
                 Just("example.com".to_string()),
                 Just("münchen.example".to_string()),
+                Just("Example.COM".to_string()),
+                Just("xn--mnchen-3ya.example".to_string()),
                 "[a-z]{1,10}\\.[a-z]{2,5}",
             ],
             roster: bool,
@@ -769,7 +783,11 @@ mod tests {
             let got = r.invite_uri(T).unwrap();
             let parsed = InviteUri::parse(&got).unwrap();
             prop_assert_eq!(parsed.jid.username(), node.as_deref());
-            prop_assert_eq!(parsed.jid.host(), prep_host(&host).unwrap());
+            // (An A-label host parses back as its U-label.)
+            prop_assert_eq!(
+                host_to_ascii(parsed.jid.host()).unwrap(),
+                host_to_ascii(&prep_host(&host).unwrap()).unwrap()
+            );
             prop_assert_eq!(parsed.action, r.action);
             prop_assert_eq!(&parsed.token, T);
             prop_assert_eq!(parsed.ibr, roster && ibr);
@@ -804,6 +822,21 @@ mod tests {
         assert_eq!(
             fixed(None, "münchen.example", false, false),
             format!("xmpp:xn--mnchen-3ya.example?register;preauth={T}")
+        );
+        // The JID as preparation gives it, as build_uri writes it.
+        assert_eq!(
+            fixed(Some("Juliet"), "Example.COM", true, true),
+            format!("xmpp:juliet@example.com?roster;preauth={T};ibr=y")
+        );
+        let prepped = BareJid::new(None, "straße.example").unwrap();
+        assert_eq!(
+            fixed(None, "straße.example", false, false),
+            build_uri(&prepped, InviteAction::Register, T, false).unwrap()
+        );
+        // Parts that make no JID are escaped as they are.
+        assert_eq!(
+            fixed(Some("a b"), "example.com", false, false),
+            format!("xmpp:a%20b@example.com?register;preauth={T}")
         );
         // Already RFC 5122's: borrowed, not written again.
         let r = stock_record(Some("juliet"), "example.com", true, true, None);

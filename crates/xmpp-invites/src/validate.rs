@@ -145,7 +145,8 @@ impl ValidInvite {
     /// token: RFC 5122's form even where the stored record holds stock
     /// Prosody's unescaped one. `None` without a host-level record (a
     /// contact invite validated by the inviter's entry alone: its URI is
-    /// the inviter's, on a host the validation was not given).
+    /// the inviter's, on a host the validation was not given), and when
+    /// the record's JID makes no URI and none is stored.
     pub fn uri(&self) -> Option<std::borrow::Cow<'_, str>> {
         self.record.as_ref()?.invite_uri(self.token.as_str())
     }
