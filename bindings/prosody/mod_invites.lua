@@ -468,7 +468,7 @@ do
 			describe(record, host),
 			"Created: "..(record.created_at and xi.datetime(record.created_at) or "unknown"),
 			"Expires: "..when(record.expires),
-			"XMPP URI: "..record.uri,
+			"XMPP URI: "..(record.uri or "(none)"),
 		};
 		if record.landing_page then lines[#lines+1] = "Web link: "..record.landing_page; end
 		local data = record.additional_data or {};

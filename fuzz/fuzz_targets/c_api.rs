@@ -852,6 +852,10 @@ unsafe fn records(h: &Harness<'_>) {
             text(xi_valid_invite_inviter(v));
             text(xi_valid_invite_bound_username(v));
             text(xi_valid_invite_reset_username(v));
+            // Written once, then the same borrowed string.
+            let uri = xi_valid_invite_uri(v);
+            assert_eq!(xi_valid_invite_uri(v), uri);
+            text(uri);
             assert!(xi_valid_invite_expires(v) >= h.ctl.now);
         }
         let (_, t) = h.out(
