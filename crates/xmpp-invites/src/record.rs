@@ -361,7 +361,8 @@ impl InviteRecord {
     /// as another JID; this gives the one they read right. When the JID
     /// makes no URI (a roster record without a username, a host that IDNA
     /// refuses) the stored `uri` is given as it is; `None` when there is
-    /// none either.
+    /// none either, and for a token of the wrong shape (which would be
+    /// written into the URI's query as it is).
     ///
     /// ```
     /// use xmpp_invites::InviteRecord;
@@ -375,6 +376,7 @@ impl InviteRecord {
     /// );
     /// ```
     pub fn invite_uri(&self, token: &str) -> Option<std::borrow::Cow<'_, str>> {
+        crate::token::check_shape(token).ok()?;
         crate::uri::stored_uri(
             &self.uri,
             self.jid_username(),

@@ -363,7 +363,8 @@ fn write_parts(
 /// record's JID as stored; parts that make no JID are escaped as they
 /// are. The token is the one presented, which a record kept hashed at
 /// rest does not hold. `None` when the parts make no URI: a roster action
-/// without a username, a host that IDNA refuses.
+/// without a username, a host that IDNA refuses (the token's shape is the
+/// caller's to check).
 pub(crate) fn stored_uri<'a>(
     stored: &'a str,
     username: Option<&str>,
@@ -855,6 +856,16 @@ mod tests {
                 format!("xmpp:juliet@example.com?roster;preauth={T};ibr=y"),
                 "{stored}"
             );
+        }
+        // No URI for a token of the wrong shape, stored or written.
+        let r = stock_record(Some("juliet"), "example.com", false, false, None);
+        for bad in [
+            "",
+            "short",
+            "Xb9sT2vR7qLm4KpZ8wYd1eF;",
+            "Xb9sT2vR7qLm4KpZ8wYd1e&x=y",
+        ] {
+            assert_eq!(r.invite_uri(bad), None, "{bad}");
         }
         // No URI from the JID: the stored one as it is, or none.
         let r = stock_record(None, "example.com", true, false, Some("xmpp:x"));
