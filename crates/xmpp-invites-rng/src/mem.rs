@@ -2,7 +2,7 @@
 //! volatile reads and writes of the draw marker (memory a `fork` may wipe
 //! behind the compiler's back), and the wipe of stack that held keys.
 //!
-//! With `page.rs`, the only `unsafe` code of the crate.
+//! With `page.rs` and `os.rs`, the only `unsafe` code of the crate.
 
 use std::mem::MaybeUninit;
 use std::ptr;

@@ -3,7 +3,7 @@
 //! `CLONE_VM`) finds it zero-filled, reads "not seeded", and reseeds from
 //! the OS before its first output.
 //!
-//! All of the crate's `unsafe` code is in this file and in `mem.rs`.
+//! The crate's `unsafe` code is in this file, `mem.rs` and `os.rs`.
 
 use std::cell::Cell;
 use std::ptr::{self, NonNull};
