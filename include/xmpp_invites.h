@@ -509,8 +509,9 @@ enum xi_rng
 #endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
  {
   /**
-   * The operating system's generator (`getrandom`), one system call per
-   * token. The default.
+   * The operating system's generator: the kernel's `getrandom` through
+   * the vDSO where the kernel has it (Linux 6.11 and later, with
+   * glibc), the `getrandom` system call elsewhere. The default.
    */
   XI_RNG_OS = 0,
   /**

@@ -15,8 +15,9 @@ if ((${#missing[@]})); then
 	exit 1
 fi
 
-suites=(test_vectors.lua test_prosody_records.lua test_prosody_roles.lua test_api.lua test_finalisers.lua test_fast_slow.lua test_unwind.lua test_rng_madvise.lua)
-# The madvise that test_rng_madvise.lua preloads in its child interpreters.
+suites=(test_vectors.lua test_prosody_records.lua test_prosody_roles.lua test_api.lua test_finalisers.lua test_fast_slow.lua test_unwind.lua test_rng_madvise.lua test_rng_os.lua)
+# The madvise (and the dlopen and mmap) that test_rng_madvise.lua and
+# test_rng_os.lua preload in their child interpreters.
 mkdir -p target/lua
 cc -std=c11 -Wall -Wextra -Werror -O1 -shared -fPIC -o target/lua/madvise_shim.so tests/lua/madvise_shim.c
 export XI_MADVISE_SHIM="$PWD/target/lua/madvise_shim.so"

@@ -16,8 +16,9 @@ use crate::strings::arg_slice;
 #[repr(u32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum xi_rng {
-    /// The operating system's generator (`getrandom`), one system call per
-    /// token. The default.
+    /// The operating system's generator: the kernel's `getrandom` through
+    /// the vDSO where the kernel has it (Linux 6.11 and later, with
+    /// glibc), the `getrandom` system call elsewhere. The default.
     Os = 0,
     /// Opt-in: a per-thread ChaCha20 generator seeded from the OS, with
     /// fast key erasure, reseeded every 1 MiB, whose state the kernel wipes
@@ -96,7 +97,8 @@ impl std::error::Error for Exhausted {}
 
 /// Where one call's random bytes come from, behind one error type.
 enum Source<'a> {
-    /// The operating system (`getrandom`).
+    /// The operating system (`xmpp_invites_rng::os`: the vDSO's
+    /// `getrandom`, or the system call).
     Os,
     /// The opt-in fork-safe generator of `xmpp-invites-rng`.
     ForkSafe,
@@ -118,7 +120,7 @@ impl TryRng for Source<'_> {
     }
     fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Exhausted> {
         match self {
-            Self::Os => getrandom::fill(dst).map_err(|e| {
+            Self::Os => xmpp_invites_rng::os::fill(dst).map_err(|e| {
                 Exhausted(format!("the operating system's random source failed: {e}").into())
             }),
             Self::ForkSafe => xmpp_invites_rng::fill(dst)

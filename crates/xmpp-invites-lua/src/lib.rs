@@ -163,7 +163,7 @@ pub(crate) fn create_invite(
     if fork_safe() {
         new.create(&mut fork_safe_rng()?, now)
     } else {
-        new.create_os(now)
+        new.create(&mut xmpp_invites_rng::os::OsRng, now)
     }
 }
 
@@ -201,10 +201,18 @@ fn select_rng(a: &mut Args) -> Ret {
     true.into_lua_multi(lua)
 }
 
-/// `selected_rng()` → `"os"` or `"fork-safe"`.
+/// `selected_rng()` → `"fork-safe"`, or `"os"` and how the OS serves this
+/// thread: `"vdso"` (the kernel's getrandom without a system call, Linux
+/// 6.11+) or `"syscall"`.
 fn selected_rng(a: &mut Args) -> Ret {
-    let name = if fork_safe() { "fork-safe" } else { "os" };
-    name.into_lua_multi(a.lua())
+    if fork_safe() {
+        return "fork-safe".into_lua_multi(a.lua());
+    }
+    let backend = match xmpp_invites_rng::os::backend() {
+        xmpp_invites_rng::os::Backend::Vdso => "vdso",
+        xmpp_invites_rng::os::Backend::Syscall => "syscall",
+    };
+    ("os", backend).into_lua_multi(a.lua())
 }
 
 fn generate_token(a: &mut Args) -> Ret {
@@ -213,7 +221,7 @@ fn generate_token(a: &mut Args) -> Ret {
     let token = if fork_safe() {
         fork_safe_rng().and_then(|mut rng| Token::generate(&mut rng, f))
     } else {
-        Token::generate_os(f)
+        Token::generate(&mut xmpp_invites_rng::os::OsRng, f)
     };
     reply(a.lua(), token.map(|t| t.to_string()))
 }
