@@ -56,6 +56,10 @@ command -v curl >/dev/null || apt_packages+=(curl)
 # Prosody only suggests).
 compgen -G "/usr/lib/*/lua/5.4/dbd/sqlite3.so" >/dev/null || apt_packages+=(lua-dbi-sqlite3)
 python3 -c "import ensurepip, venv" 2>/dev/null || apt_packages+=(python3-venv)
+# The CLI benches' smoke run times commands under GNU time (and, for a
+# diagnostic row, with eatmydata's fsync-free preload).
+[ -x /usr/bin/time ] || apt_packages+=(time)
+[ -e /usr/lib/x86_64-linux-gnu/libeatmydata.so ] || apt_packages+=(eatmydata)
 
 if ((${#apt_packages[@]})); then
 	if [ "$(id -u)" -eq 0 ]; then
@@ -125,6 +129,8 @@ suite lua bash tests/lua/run.sh
 suite bench-lua-smoke benches/run.sh lua-smoke
 # The Rust benches once each: criterion's test mode, and ratios briefly.
 suite bench-rust-smoke env XI_BENCH_SMOKE=1 cargo test --locked --bench core --bench ratios
+# The CLI benches once, on 100 and 1,000 invites, against prosodyctl.
+suite bench-cli-smoke benches/cli/run.sh --smoke
 suite rockspec luarocks lint bindings/lua/xmpp_invites-0.1.0-1.rockspec
 suite cli-postgres bash tests/cli/postgres.sh
 suite prosody bash tests/prosody/run.sh

@@ -19,7 +19,11 @@ avoid repeating a minute-long run.
 
 Writes results/cli_vs_prosodyctl.json (benchmark 3) and
 results/scaling.json (benchmark 4); --quick stops at 100k invites and
-writes results/quick/ instead.
+writes results/quick/ instead. --smoke (a test suite: ./scripts/test.sh
+runs benches/cli/run.sh --smoke) runs every step of both on 100 and 1,000
+invites with few repetitions, checks that every figure came out, and
+writes under target/bench-cli/smoke-results/: the benches work; the
+figures mean nothing.
 """
 
 from __future__ import annotations
@@ -193,7 +197,10 @@ VirtualHost "{HOST}"
         """(end-to-end ms, in-process get() ms, peak RSS KiB)."""
         with tempfile.NamedTemporaryFile("r") as out:
             ms, rss, _ = spawn(self.get_argv(token), stdout=out.name)
-            seconds, kind, err = out.read().split()
+            # The last line: prosodyctl may print its dependency notices
+            # (such as a missing lua-unbound) to stdout first.
+            lines = [line for line in out.read().splitlines() if line.strip()]
+            seconds, kind, err = lines[-1].split() if lines else ("-", "-", "no output")
         if kind != "register" or err != "-":
             raise Failed(f"Prosody's get({token}) says {kind} {err}")
         return ms, float(seconds) * 1000, rss
@@ -285,14 +292,14 @@ class Ours:
 # ---------------------------------------------------------------- benchmark 3
 
 
-def bench3(ours_bin: Path, work: Path, quick: bool) -> dict:
+def bench3(ours_bin: Path, work: Path, quick: bool, smoke: bool = False) -> dict:
     log("benchmark 3: one invite, ours vs prosodyctl mod_invites generate (fresh stores)")
     ours = Ours(ours_bin, work / "b3" / "ours.sqlite3")
     prosody = ProsodyStore(work / "b3" / "prosody")
     eatmydata = EATMYDATA
     # Warm-up: creates both stores and fills the page cache.
     ours.create(), prosody.generate(), spawn(["/bin/true"])
-    n = 50
+    n = 5 if smoke else 50
     runs = {"ours": [], "prosodyctl": [], "true": [], "fsync": [], "ours_rss": [], "prosodyctl_rss": []}
     if eatmydata.exists():
         runs["ours_no_fsync"] = []
@@ -308,15 +315,16 @@ def bench3(ours_bin: Path, work: Path, quick: bool) -> dict:
             env = os.environ | {"LD_PRELOAD": str(eatmydata)}
             runs["ours_no_fsync"].append(ours.create(env=env)[0])
     one = {k: summary(v) for k, v in runs.items() if not k.endswith("_rss")}
-    one["ours"]["max_rss_kib"] = max(peak_rss(ours.cmd("create", "account", HOST)) for _ in range(3))
-    one["prosodyctl"]["max_rss_kib"] = max(peak_rss(prosody.generate_argv()) for _ in range(3))
+    rss_runs = 1 if smoke else 3
+    one["ours"]["max_rss_kib"] = max(peak_rss(ours.cmd("create", "account", HOST)) for _ in range(rss_runs))
+    one["prosodyctl"]["max_rss_kib"] = max(peak_rss(prosody.generate_argv()) for _ in range(rss_runs))
     one["ratio"] = one["prosodyctl"]["median"] / one["ours"]["median"]
     one["target_ratio"] = 10
     log(f"  ours {one['ours']['median']:.2f} ms, prosodyctl {one['prosodyctl']['median']:.2f} ms, "
         f"ratio {one['ratio']:.1f}")
 
     log("benchmark 3: 1,000 invites: ours --count 1000 (5 runs) vs 1,000 prosodyctl runs")
-    batch = [ours.create(1000)[0] for _ in range(5)]
+    batch = [ours.create(1000)[0] for _ in range(2 if smoke else 5)]
     thousand = {
         "ours_count_1000_ms": summary(batch),
         "prosodyctl_x1000_extrapolated_ms": one["prosodyctl"]["median"] * 1000,
@@ -358,7 +366,8 @@ def grow(ours: Ours, target: int) -> float:
     return time.perf_counter() - t0
 
 
-def bench4_ours(ours_bin: Path, work: Path, levels: list[int], reps: int, list_reps: int) -> list[dict]:
+def bench4_ours(ours_bin: Path, work: Path, levels: list[int], reps: int, list_reps: int,
+                batch_reps: int) -> list[dict]:
     """One store per level, all filled first; then every measurement goes
     round the levels in turn, so that all levels see the same machine (this
     VM's fsync latency swings between ~0.6 and ~8 ms with other jobs' I/O,
@@ -390,7 +399,7 @@ def bench4_ours(ours_bin: Path, work: Path, levels: list[int], reps: int, list_r
         for lv, ours in stores.items():
             lists[lv].append(ours.list_json())
     batches = {lv: [] for lv in levels}
-    for _ in range(5):
+    for _ in range(batch_reps):
         for lv, ours in stores.items():
             batches[lv].append(ours.create(1000)[0] / 1000)
     out = []
@@ -454,18 +463,18 @@ def bench4_prosody(work: Path, level: int, reps: int) -> dict:
     return r
 
 
-def bench4(ours_bin: Path, work: Path, quick: bool, prosody_budget_s: float) -> dict:
-    levels = [1000, 100_000] if quick else [1000, 100_000, 1_000_000]
+def bench4(ours_bin: Path, work: Path, quick: bool, prosody_budget_s: float, smoke: bool = False) -> dict:
+    levels = [100, 1000] if smoke else [1000, 100_000] if quick else [1000, 100_000, 1_000_000]
     out = {"levels": levels, "prosody_stopped": None}
     log(f"benchmark 4: ours, {levels} pending invites, measured round the levels")
-    out["ours"] = bench4_ours(ours_bin, work / "b4", levels, 21, 3)
+    out["ours"] = bench4_ours(ours_bin, work / "b4", levels, *((3, 1, 1) if smoke else (21, 3, 5)))
     for p in (work / "b4").glob("ours-*"):
         p.unlink()
     out["prosody_internal"] = []
     prosody_spent = 0.0
     for level in levels:
         log(f"benchmark 4: Prosody's file store, {level} invites")
-        preps = {1000: 21, 100_000: 5}.get(level, 2)
+        preps = 2 if smoke else {1000: 21, 100_000: 5}.get(level, 2)
         if out["prosody_internal"]:
             # Everything in the file store is linear in its size: project
             # this level from the last one and stop when over budget.
@@ -491,33 +500,83 @@ def main() -> int:
     ap.add_argument("--bin", type=Path, default=ROOT / "target" / "release" / "xmpp-invites")
     ap.add_argument("--work", type=Path, default=ROOT / "target" / "bench-cli")
     ap.add_argument("--quick", action="store_true", help="stop at 100k invites; results/quick/")
+    ap.add_argument("--smoke", action="store_true",
+                    help="100 and 1,000 invites, few runs, every figure checked; target/bench-cli/smoke-results/")
     ap.add_argument("--only", choices=["3", "4"], help="run one benchmark")
     ap.add_argument("--prosody-budget", type=float, default=600,
                     help="seconds benchmark 4 may spend on Prosody's file store (default 600)")
     ap.add_argument("--keep", action="store_true", help="keep the stores under --work")
     a = ap.parse_args()
 
-    results = HERE / "results" / ("quick" if a.quick else "")
+    if a.smoke:
+        results = ROOT / "target" / "bench-cli" / "smoke-results"
+    else:
+        results = HERE / "results" / ("quick" if a.quick else "")
     results.mkdir(parents=True, exist_ok=True)
     a.work.mkdir(parents=True, exist_ok=True)
-    meta = machine() | {"mode": "quick" if a.quick else "full", "cli": str(a.bin),
-                        "command": "benches/cli/run.sh" + (" --quick" if a.quick else "")}
+    mode = "smoke" if a.smoke else "quick" if a.quick else "full"
+    meta = machine() | {"mode": mode, "cli": str(a.bin),
+                        "command": "benches/cli/run.sh" + ("" if mode == "full" else f" --{mode}")}
     floor = summary([spawn(["/bin/true"])[0] for _ in range(30)])
     meta["spawn_true_ms"] = floor
     t0 = time.perf_counter()
     if a.only in (None, "3"):
-        r3 = bench3(a.bin, a.work, a.quick)
+        r3 = bench3(a.bin, a.work, a.quick, a.smoke)
         r = {"machine": meta | {"loadavg_end": os.getloadavg(), "pressure_io_end": pressure_io()}} | r3
         (results / "cli_vs_prosodyctl.json").write_text(json.dumps(r, indent=1) + "\n")
     if a.only in (None, "4"):
-        r4 = bench4(a.bin, a.work, a.quick, a.prosody_budget)
+        r4 = bench4(a.bin, a.work, a.quick, a.prosody_budget, a.smoke)
         r = {"machine": meta | {"loadavg_end": os.getloadavg(), "pressure_io_end": pressure_io()}} | r4
         (results / "scaling.json").write_text(json.dumps(r, indent=1) + "\n")
     if not a.keep:
         for sub in ("b3", "b4"):
             shutil.rmtree(a.work / sub, ignore_errors=True)
     log(f"done in {time.perf_counter() - t0:.0f} s; results in {results}")
+    if a.smoke:
+        missing = smoke_check(results, a.only)
+        if missing:
+            log("smoke: figures missing or not positive: " + ", ".join(missing))
+            return 1
+        log("smoke: every figure came out")
     return 0
+
+
+def smoke_check(results: Path, only: str | None) -> list[str]:
+    """The figures that a report reads, where one is missing or not a
+    positive number."""
+    bad = []
+
+    def need(where: str, value) -> None:
+        if not isinstance(value, (int, float)) or not value > 0:
+            bad.append(f"{where}={value!r}")
+
+    if only in (None, "3"):
+        r3 = json.loads((results / "cli_vs_prosodyctl.json").read_text())
+        one = r3["one_invite_ms"]
+        for side in ("ours", "prosodyctl"):
+            need(f"3 {side} median", one[side]["median"])
+            need(f"3 {side} max_rss_kib", one[side]["max_rss_kib"])
+        need("3 ratio", one["ratio"])
+        need("3 --count 1000", r3["thousand_invites"]["ours_count_1000_ms"]["median"])
+        need("3 percent", r3["thousand_invites"]["percent_of_prosodyctl"])
+    if only in (None, "4"):
+        r4 = json.loads((results / "scaling.json").read_text())
+        if len(r4["ours"]) != len(r4["levels"]):
+            bad.append(f"4 ours: {len(r4['ours'])} of {len(r4['levels'])} levels")
+        for r in r4["ours"]:
+            lv = r["invites"]
+            for k in ("create_ms", "validate_ms", "list_ms", "create_amortised_ms"):
+                need(f"4 ours {lv} {k}", r[k]["median"])
+            need(f"4 ours {lv} list_max_rss_kib", r["list_max_rss_kib"])
+            if r["list_ms"]["invites_listed"] < lv:
+                bad.append(f"4 ours {lv}: listed {r['list_ms']['invites_listed']}")
+        if len(r4["prosody_internal"]) != len(r4["levels"]):
+            bad.append(f"4 prosody: {len(r4['prosody_internal'])} of {len(r4['levels'])} levels")
+        for r in r4["prosody_internal"]:
+            lv = r["invites"]
+            need(f"4 prosody {lv} generate", r["generate_ms"]["median"])
+            need(f"4 prosody {lv} get", r["validate_get_inprocess_ms"]["median"])
+    return bad
 
 
 if __name__ == "__main__":

@@ -9,6 +9,10 @@
 #   benches/cli/run.sh --quick  smoke run (about 1 minute): stops at 100k invites,
 #                               extrapolates the 1,000 prosodyctl runs; writes
 #                               benches/cli/results/quick/ (the full results stay)
+#   benches/cli/run.sh --smoke  every step once on 100 and 1,000 invites (a test
+#                               suite, under a minute): that the benches and the
+#                               plot work and every figure comes out; writes
+#                               target/bench-cli/smoke-results/ only
 #
 # Other options go to bench.py (--only 3|4, --keep, --prosody-budget SECONDS,
 # --work DIR; see python3 benches/cli/bench.py --help).
@@ -41,7 +45,10 @@ cargo build --quiet --release -p xmpp-invites-cli --locked
 
 python3 benches/cli/bench.py --bin target/release/xmpp-invites "$@"
 
-if [[ " $* " == *" --quick "* ]]; then
+if [[ " $* " == *" --smoke "* ]]; then
+	python3 benches/cli/plot.py target/bench-cli/smoke-results/scaling.json target/bench-cli/smoke-results/scaling.svg
+	test -s target/bench-cli/smoke-results/scaling.svg
+elif [[ " $* " == *" --quick "* ]]; then
 	python3 benches/cli/plot.py benches/cli/results/quick/scaling.json benches/cli/results/quick/scaling.svg
 else
 	python3 benches/cli/plot.py benches/cli/results/scaling.json benches/cli/scaling.svg
