@@ -7,9 +7,13 @@
 //!    `ForkSafeRng`: per-thread ChaCha20, fork-safe through
 //!    MADV_WIPEONFORK) against the same floor, which keeps its getrandom
 //!    call: what skipping the system call buys.
-//! 3. The C API's create and validate against the Rust core called
+//! 3. The OS's bytes through `xmpp_invites_rng::os` (the vDSO's getrandom
+//!    on Linux 6.11+, what the C API and the Lua module draw from) against
+//!    the getrandom system call; and the core's create drawing from it
+//!    against a floor that draws from it too.
+//! 4. The C API's create and validate against the Rust core called
 //!    directly (the cost of the boundary: handles, C strings, the panic
-//!    guard).
+//!    guard), both drawing from `xmpp_invites_rng::os`.
 //!
 //! 1 is also given for the full create of the Lua bench's row (the same
 //! create with a landing link and the expiry as XEP-0082 text), against
@@ -32,6 +36,7 @@ use xmpp_invites::{
 };
 use xmpp_invites_ffi as ffi;
 use xmpp_invites_rng::ForkSafeRng;
+use xmpp_invites_rng::os::{self, OsRng};
 
 const NOW: i64 = 1_795_268_421;
 
@@ -135,7 +140,50 @@ fn main() {
         None,
     );
 
-    // The C API against the core, both with the OS's randomness.
+    // The OS's bytes without the system call, where the vDSO has them.
+    println!("xmpp_invites_rng::os backend: {:?}", os::backend());
+    row(
+        "18 bytes from os::fill",
+        "18 bytes from getrandom syscall",
+        pair(
+            || {
+                let mut buf = [0u8; 18];
+                getrandom::SysRng.try_fill_bytes(&mut buf).unwrap();
+                black_box(buf);
+            },
+            || {
+                let mut buf = [0u8; 18];
+                os::fill(&mut buf).unwrap();
+                black_box(buf);
+            },
+        ),
+        None,
+    );
+    let os_floor = || {
+        let mut buf = [0u8; 18];
+        os::fill(&mut buf).unwrap();
+        let token = Base64UrlUnpadded::encode_string(&buf);
+        black_box(format!("xmpp:example.com?register;preauth={token}"));
+    };
+    row(
+        "core full create, os::OsRng",
+        "floor: os::fill+b64+URI",
+        pair(os_floor, || {
+            black_box(new.create(&mut OsRng, NOW).unwrap());
+        }),
+        Some(1.5),
+    );
+    row(
+        "core full create, os::OsRng",
+        "floor: getrandom+b64+URI",
+        pair(floor, || {
+            black_box(new.create(&mut OsRng, NOW).unwrap());
+        }),
+        Some(1.5),
+    );
+
+    // The C API against the core, both with the OS's randomness as the C
+    // API draws it.
     let host = CString::new("example.com").unwrap();
     let mut builder = std::ptr::null_mut();
     unsafe { ffi::xi_new_invite_new(0, host.as_ptr(), std::ptr::null(), &mut builder) };
@@ -144,7 +192,7 @@ fn main() {
         "core create",
         pair(
             || {
-                black_box(new.create_os(NOW).unwrap());
+                black_box(new.create(&mut OsRng, NOW).unwrap());
             },
             || unsafe {
                 let mut inv = std::ptr::null_mut();

@@ -31,10 +31,16 @@ assert(xi.fast_path, "xmpp_invites has its fast path off (XMPP_INVITES_LUA_SLOW_
 -- benches/lua/floor.c: not ours, the least a binding must do. validate: a
 -- lua_next walk of the options and the record and a userdata result,
 -- nothing checked (the floor of ours's design). create: stock's one table
--- and expiry text from one getrandom call per token (as ours by default),
--- nothing prepared or checked; create_buffered: the same with OS bytes read
--- ahead into a 4 KiB buffer, as stock's util.random reads /dev/urandom.
+-- and expiry text from one getrandom call per token (as ours where the
+-- kernel has no vDSO getrandom), nothing prepared or checked;
+-- create_buffered: the same with OS bytes read ahead into a 4 KiB buffer,
+-- as stock's util.random reads /dev/urandom; create_vdso: with the bytes
+-- from the vDSO's getrandom, as ours draws them by default where it can.
 local floor = require "xi_bench_floor"
+-- How ours gets the OS's bytes: "vdso" (the kernel's getrandom without a
+-- system call, Linux 6.11+) or "syscall". The vDSO floor needs the former.
+local os_backend = select(2, xi.selected_rng());
+local vdso_floors = os_backend == "vdso" and { floor.create_vdso } or {};
 
 local HOST = "example.com"
 local TEMPLATE = "https://example.com/invite?{invite.token}"
@@ -155,7 +161,7 @@ do
 		local want = datetime.datetime(t.expires);
 		assert(expiry == want, expiry .. " is not " .. want);
 	end
-	for _, make in ipairs{ floor.create, floor.create_buffered } do
+	for _, make in ipairs{ floor.create, floor.create_buffered, table.unpack(vdso_floors) } do
 		local stock, stock_expiry = stock_create();
 		local f, f_expiry = make(create_opts);
 		assert(keys(f) == keys(stock), keys(f) .. " is not " .. keys(stock));
@@ -167,6 +173,9 @@ do
 	end
 	assert(floor.create(create_opts).token ~= floor.create(create_opts).token);
 	assert(floor.create_buffered(create_opts).token ~= floor.create_buffered(create_opts).token);
+	for _, make in ipairs(vdso_floors) do
+		assert(make(create_opts).token ~= make(create_opts).token);
+	end
 	as_stock(ours_create());
 	local ours, stock = assert(ours_validate(record, token)), assert(stock_validate(record, token));
 	for _, k in ipairs{ "token", "username", "inviter", "type", "uri" } do
@@ -252,12 +261,16 @@ local rows = {
 	{ "validate floor: walk + userdata (C)", function() return stock_validate(record, token); end,
 		function() return floor.validate(validate_opts); end },
 	-- Not ours: the C floors of a create that returns what stock returns,
-	-- with one getrandom call per token (our default) and with OS bytes
+	-- with one getrandom system call per token and with OS bytes
 	-- read ahead into a buffer (how stock reads /dev/urandom).
 	{ "create floor: getrandom per token + one table (C)", stock_create,
 		function() return floor.create(create_opts); end },
 	{ "create floor: buffered OS bytes + one table (C)", stock_create,
 		function() return floor.create_buffered(create_opts); end },
+	-- ... and with the kernel's getrandom in the vDSO, as ours draws its
+	-- OS bytes where the kernel has it (left out, and said so, elsewhere).
+	os_backend == "vdso" and { "create floor: vDSO getrandom + one table (C)", stock_create,
+		function() return floor.create_vdso(create_opts); end } or false,
 	{ "URI only", function() return stock_uri("register", HOST, token); end,
 		function() return xi.build_uri{ host = HOST, action = "register", token = token }; end },
 	{ "landing link only", function() return render_url(TEMPLATE, { host = HOST, invite = record }); end,
@@ -271,9 +284,11 @@ local rows = {
 
 local results = {};
 for _, row in ipairs(rows) do
-	local before_ours = row.rng and function() assert(xi.select_rng(row.rng)); end;
-	local stock, ours, ratio = compare(row[2], row[3], before_ours);
-	results[#results + 1] = { name = row[1], stock = stock, ours = ours, ratio = ratio };
+	if row then
+		local before_ours = row.rng and function() assert(xi.select_rng(row.rng)); end;
+		local stock, ours, ratio = compare(row[2], row[3], before_ours);
+		results[#results + 1] = { name = row[1], stock = stock, ours = ours, ratio = ratio };
+	end
 end
 do
 	local stock = require_cost("util.id", prosody .. "/?.so;");
@@ -326,6 +341,7 @@ if arg[1] == "--json" then
 	end
 	parts[#parts + 1] = ('{"name":"context: store read before validate, one pending invite","stock_ns":%.1f}'):format(store_read);
 	parts[#parts + 1] = ('{"name":"context: require after util.encodings","ours_ns":%.1f}'):format(require_in_prosody);
+	parts[#parts + 1] = ('{"name":"context: how ours draws the OS\'s bytes","backend":%q}'):format(os_backend);
 	print("[" .. table.concat(parts, ",") .. "]");
 else
 	print(("%-50s %14s %14s %10s"):format("operation", "stock ns/op", "ours ns/op", "stock/ours"));
@@ -333,5 +349,7 @@ else
 		print(("%-50s %14.0f %14.0f %9.2fx"):format(r.name, r.stock, r.ours, r.ratio));
 	end
 	print(("context: Prosody's default store read before every validate, one pending\ninvite in the host's invite_token file (util.datamanager, page cache): %.0f ns"):format(store_read));
+	print(("ours draws the OS's bytes through: %s%s"):format(os_backend,
+		os_backend == "vdso" and "" or " (no vDSO getrandom here: the vDSO floor is left out)"));
 	print(("context: require \"xmpp_invites\" after util.encodings, as in a Prosody process\n(ICU, libstdc++ and libgcc_s already loaded): %.0f ns"):format(require_in_prosody));
 end
