@@ -12,8 +12,9 @@
 //!
 //! [`fill`] uses the vDSO where it is there and the `getrandom` system call
 //! (through the `getrandom` crate) everywhere else: on older kernels, other
-//! systems, C libraries that do not register the vDSO by name (musl), when
-//! a thread's state cannot be mapped, from a signal handler that
+//! systems, PowerPC (whose vDSO reports errors as a system call does), C
+//! libraries that do not register the vDSO under a name this module looks
+//! up, when a thread's state cannot be mapped, from a signal handler that
 //! interrupted a draw on its thread, and during thread exit. Both are the
 //! OS's generator; no byte comes from a generator of this crate.
 //! [`backend`] tells which one the calling thread uses.
@@ -54,7 +55,6 @@ pub enum Backend {
 /// The `getrandom` crate's error, where the system call fails (the vDSO
 /// failing falls back to it).
 pub fn fill(dst: &mut [u8]) -> Result<(), getrandom::Error> {
-    #[cfg(target_os = "linux")]
     let dst = match vdso::fill(dst) {
         0 => dst,
         n if n == dst.len() => return Ok(()),
@@ -67,11 +67,11 @@ pub fn fill(dst: &mut [u8]) -> Result<(), getrandom::Error> {
 /// state is mapped (or where it can be), else the system call. Maps the
 /// thread's state if it has none yet.
 pub fn backend() -> Backend {
-    #[cfg(target_os = "linux")]
     if vdso::ready() {
-        return Backend::Vdso;
+        Backend::Vdso
+    } else {
+        Backend::Syscall
     }
-    Backend::Syscall
 }
 
 /// A handle to the operating system's generator through [`fill`], for the
@@ -104,13 +104,30 @@ impl rand_core::TryRng for OsRng {
 impl rand_core::TryCryptoRng for OsRng {}
 
 /// The vDSO's `getrandom`: found once per process, a state page per thread.
-#[cfg(target_os = "linux")]
+///
+/// Only where the vDSO's `getrandom` returns a negative errno on failure
+/// and is called through a plain code address: x86_64, arm64, LoongArch,
+/// RISC-V and s390x. PowerPC's reports errors as a system call does (a
+/// positive errno and a condition bit, which Rust cannot see), and
+/// big-endian ppc64 would need a function descriptor: there the system
+/// call serves.
+#[cfg(all(
+    target_os = "linux",
+    any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        target_arch = "loongarch64",
+        target_arch = "riscv64",
+        target_arch = "s390x"
+    )
+))]
 mod vdso {
     use std::cell::Cell;
     use std::ffi::{CStr, c_int, c_uint, c_void};
     use std::ptr::{self, NonNull};
-    use std::sync::OnceLock;
-    use std::sync::atomic::{Ordering, compiler_fence};
+    use std::sync::atomic::{
+        AtomicI32, AtomicPtr, AtomicU8, AtomicUsize, Ordering, compiler_fence,
+    };
 
     /// `ssize_t getrandom(void *buffer, size_t len, unsigned int flags,
     /// void *opaque_state, size_t opaque_len)`, as the vDSO exports it.
@@ -127,6 +144,7 @@ mod vdso {
         reserved: [u32; 13],
     }
 
+    #[derive(Clone, Copy)]
     struct Vdso {
         getrandom: Getrandom,
         /// The state's size, passed with every call.
@@ -140,19 +158,71 @@ mod vdso {
         map_len: usize,
     }
 
+    /// What [`find`] found, kept in atomics rather than a `OnceLock`,
+    /// which would block: a signal handler that draws while its thread
+    /// is in the first lookup, or the child of a `fork` taken while
+    /// another thread was in it, would wait for ever. `find` gives the
+    /// same answer every time, so threads that race each look it up and
+    /// store the same values; `STATUS` is written last.
+    static STATUS: AtomicU8 = AtomicU8::new(UNKNOWN);
+    const UNKNOWN: u8 = 0;
+    const ABSENT: u8 = 1;
+    const PRESENT: u8 = 2;
+    static FUNCTION: AtomicPtr<c_void> = AtomicPtr::new(ptr::null_mut());
+    static STATE_LEN: AtomicUsize = AtomicUsize::new(0);
+    static PROT: AtomicI32 = AtomicI32::new(0);
+    static FLAGS: AtomicI32 = AtomicI32::new(0);
+    static MAP_LEN: AtomicUsize = AtomicUsize::new(0);
+
     /// The vDSO's function and parameters, or `None` where there is none.
-    fn vdso() -> Option<&'static Vdso> {
-        static VDSO: OnceLock<Option<Vdso>> = OnceLock::new();
-        VDSO.get_or_init(find).as_ref()
+    fn vdso() -> Option<Vdso> {
+        let status = match STATUS.load(Ordering::Acquire) {
+            UNKNOWN => {
+                let status = match find() {
+                    Some(v) => {
+                        FUNCTION.store(v.getrandom as *mut c_void, Ordering::Relaxed);
+                        STATE_LEN.store(v.state_len, Ordering::Relaxed);
+                        PROT.store(v.prot, Ordering::Relaxed);
+                        FLAGS.store(v.flags, Ordering::Relaxed);
+                        MAP_LEN.store(v.map_len, Ordering::Relaxed);
+                        PRESENT
+                    }
+                    None => ABSENT,
+                };
+                STATUS.store(status, Ordering::Release);
+                status
+            }
+            status => status,
+        };
+        if status != PRESENT {
+            return None;
+        }
+        let function = FUNCTION.load(Ordering::Relaxed);
+        // SAFETY: `function` is the address `find` took from the vDSO's
+        // `getrandom` (stored before STATUS said PRESENT, which this
+        // thread read with Acquire), and it has this signature.
+        let getrandom = unsafe { std::mem::transmute::<*mut c_void, Getrandom>(function) };
+        Some(Vdso {
+            getrandom,
+            state_len: STATE_LEN.load(Ordering::Relaxed),
+            prot: PROT.load(Ordering::Relaxed),
+            flags: FLAGS.load(Ordering::Relaxed),
+            map_len: MAP_LEN.load(Ordering::Relaxed),
+        })
     }
 
     /// Looks `getrandom` up in the vDSO that the dynamic loader registered
-    /// (glibc names it; `RTLD_NOLOAD` never loads a file), and asks it for
-    /// its state parameters.
+    /// (`RTLD_NOLOAD` never loads a file), and asks it for its state
+    /// parameters.
     fn find() -> Option<Vdso> {
+        // The fallback's first use looks the C library's getrandom up
+        // (dlsym), which must not first happen in a signal handler: make
+        // it here, on the thread's first draw.
+        let _ = getrandom::fill(&mut [0u8; 1]);
+        // glibc's names for the vDSO's link map (musl's is linux-gate).
         const LIBRARIES: [&CStr; 3] =
             [c"linux-vdso.so.1", c"linux-vdso64.so.1", c"linux-gate.so.1"];
-        // x86_64, LoongArch and RISC-V name it so; arm64, PowerPC and s390.
+        // x86_64, LoongArch and RISC-V name it so; arm64 and s390x.
         const SYMBOLS: [&CStr; 2] = [c"__vdso_getrandom", c"__kernel_getrandom"];
         let symbol = LIBRARIES.iter().find_map(|library| {
             // SAFETY: a NUL-terminated name; RTLD_NOLOAD only returns a
@@ -169,8 +239,9 @@ mod vdso {
                 (!address.is_null()).then_some(address)
             })
         })?;
-        // SAFETY: the vDSO's getrandom has this signature in every kernel
-        // that exports it (Linux 6.11+).
+        // SAFETY: on the architectures this module is built for, the
+        // vDSO's getrandom is a plain function with this signature in
+        // every kernel that exports it (Linux 6.11+).
         let getrandom: Getrandom = unsafe { std::mem::transmute::<*mut c_void, Getrandom>(symbol) };
         let mut params = Params::default();
         // SAFETY: the documented query: no buffer, no length, no flags, and
@@ -190,21 +261,23 @@ mod vdso {
         })
     }
 
-    /// One thread's state, mapped on first use; `busy` keeps a signal
-    /// handler from using the state while the thread it interrupted is
-    /// inside the vDSO with it (the kernel's rule: one caller per state).
+    /// One thread's state, mapped on first use.
     struct Slot {
         state: Cell<Option<NonNull<c_void>>>,
-        busy: Cell<bool>,
         /// Mapping failed once on this thread: it uses the system call.
         unmappable: Cell<bool>,
     }
 
     thread_local! {
+        /// Set while the thread draws (or looks the vDSO up), so that a
+        /// signal handler that interrupts it and draws too is sent to the
+        /// system call: the kernel allows one caller per state, and the
+        /// lookup is not async-signal-safe. A `const` thread-local with no
+        /// destructor: a handler touching it registers nothing.
+        static BUSY: Cell<bool> = const { Cell::new(false) };
         static SLOT: Slot = const {
             Slot {
                 state: Cell::new(None),
-                busy: Cell::new(false),
                 unmappable: Cell::new(false),
             }
         };
@@ -241,35 +314,39 @@ mod vdso {
         NonNull::new(address)
     }
 
-    /// Runs `f` with the calling thread's state, mapping it first if
-    /// needed; `None` where there is no vDSO, the state cannot be mapped
-    /// or borrowed (a re-entered draw), or the thread is exiting.
+    /// Runs `f` with the calling thread's state, looking the vDSO up and
+    /// mapping the state first if needed; `None` where there is no vDSO,
+    /// the state cannot be mapped, the thread is already drawing (a signal
+    /// handler's draw), or the thread is exiting.
     fn with_state<T>(f: impl FnOnce(&Vdso, NonNull<c_void>) -> T) -> Option<T> {
-        let vdso = vdso()?;
-        SLOT.try_with(|slot| {
-            if slot.unmappable.get() || slot.busy.replace(true) {
-                return None;
-            }
-            // A signal handler on this thread reads the flag: the state's
-            // first use must not move before it, nor its last after the
-            // flag is cleared.
-            compiler_fence(Ordering::SeqCst);
-            let state = match slot.state.get() {
-                Some(state) => Some(state),
-                None => {
-                    let state = map(vdso);
-                    slot.state.set(state);
-                    slot.unmappable.set(state.is_none());
-                    state
+        if BUSY.replace(true) {
+            return None;
+        }
+        // A signal handler on this thread reads the flag: nothing below
+        // may move before it is set, nor after it is cleared.
+        compiler_fence(Ordering::SeqCst);
+        let result = vdso().and_then(|vdso| {
+            SLOT.try_with(|slot| {
+                if slot.unmappable.get() {
+                    return None;
                 }
-            };
-            let result = state.map(|state| f(vdso, state));
-            compiler_fence(Ordering::SeqCst);
-            slot.busy.set(false);
-            result
-        })
-        .ok()
-        .flatten()
+                let state = match slot.state.get() {
+                    Some(state) => state,
+                    None => {
+                        let state = map(&vdso);
+                        slot.state.set(state);
+                        slot.unmappable.set(state.is_none());
+                        state?
+                    }
+                };
+                Some(f(&vdso, state))
+            })
+            .ok()
+            .flatten()
+        });
+        compiler_fence(Ordering::SeqCst);
+        BUSY.set(false);
+        result
     }
 
     /// Fills as much of `dst` as the vDSO gives (all of it, but for an
@@ -285,7 +362,7 @@ mod vdso {
                 // SAFETY: `rest` is writable for its length; `state` is
                 // this thread's state of `state_len` bytes, mapped as the
                 // kernel asked, and no other call is using it (the slot is
-                // busy, and no other thread knows it).
+                // thread is busy, and no other thread knows it).
                 let got = unsafe {
                     (vdso.getrandom)(
                         rest.as_mut_ptr().cast(),
@@ -296,9 +373,10 @@ mod vdso {
                     )
                 };
                 match usize::try_from(got) {
-                    Ok(got) if got > 0 => done += got.min(rest.len()),
+                    Ok(got) if got > 0 && got <= rest.len() => done += got,
                     _ if got == -(libc::EINTR as isize) => {}
-                    // Any other answer: the system call serves the rest.
+                    // Any other answer (an error, nothing, more than was
+                    // asked): the system call serves the rest.
                     _ => break,
                 }
             }
@@ -310,5 +388,26 @@ mod vdso {
     /// True where the calling thread's draws go through the vDSO.
     pub(super) fn ready() -> bool {
         with_state(|_, _| ()).is_some()
+    }
+}
+
+/// Where the vDSO's `getrandom` is not used: no bytes, never ready.
+#[cfg(not(all(
+    target_os = "linux",
+    any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        target_arch = "loongarch64",
+        target_arch = "riscv64",
+        target_arch = "s390x"
+    )
+)))]
+mod vdso {
+    pub(super) fn fill(_: &mut [u8]) -> usize {
+        0
+    }
+
+    pub(super) fn ready() -> bool {
+        false
     }
 }

@@ -38,6 +38,149 @@ fn the_vdso_serves_draws_where_the_kernel_has_it() {
     assert!(backends.iter().all(|b| *b == backend), "{backends:?}");
 }
 
+/// Installs a seccomp filter in the calling (forked, single-threaded)
+/// process that makes the getrandom system call fail with EPERM.
+#[cfg(target_arch = "x86_64")]
+fn forbid_getrandom_syscall() -> bool {
+    const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
+    let stmt = |code: u32, k: u32| libc::sock_filter {
+        code: code as u16,
+        jt: 0,
+        jf: 0,
+        k,
+    };
+    let jeq = |k: u32, jt: u8, jf: u8| libc::sock_filter {
+        code: (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16,
+        jt,
+        jf,
+        k,
+    };
+    let load = (libc::BPF_LD | libc::BPF_W | libc::BPF_ABS) as u32;
+    let ret = (libc::BPF_RET | libc::BPF_K) as u32;
+    let filter = [
+        // seccomp_data: nr at offset 0, arch at 4.
+        stmt(load, 4),
+        jeq(AUDIT_ARCH_X86_64, 1, 0),
+        stmt(ret, libc::SECCOMP_RET_ALLOW),
+        stmt(load, 0),
+        jeq(libc::SYS_getrandom as u32, 0, 1),
+        stmt(ret, libc::SECCOMP_RET_ERRNO | libc::EPERM as u32),
+        stmt(ret, libc::SECCOMP_RET_ALLOW),
+    ];
+    let program = libc::sock_fprog {
+        len: filter.len() as u16,
+        filter: filter.as_ptr().cast_mut(),
+    };
+    // SAFETY: prctl with a valid, live filter program; it only restricts
+    // this process from now on.
+    unsafe {
+        libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0
+            && libc::prctl(
+                libc::PR_SET_SECCOMP,
+                libc::SECCOMP_MODE_FILTER,
+                &raw const program,
+            ) == 0
+    }
+}
+
+/// With the getrandom system call forbidden, draws still come: the vDSO
+/// serves them without it (so `backend()` saying Vdso is not just a mapped
+/// state while the kernel quietly makes the call). Where the vDSO is not
+/// expected, it only says so.
+#[test]
+fn the_vdso_draws_without_the_system_call() {
+    if !vdso_expected() {
+        println!(
+            "no vDSO getrandom expected here (kernel {:?}): not checked",
+            kernel()
+        );
+        return;
+    }
+    #[cfg(target_arch = "x86_64")]
+    thread::spawn(|| {
+        os::fill(&mut [0u8; 16]).unwrap();
+        // SAFETY: the child draws (no allocation: the thread drew before),
+        // makes prctl and getrandom system calls, and _exits with what it
+        // found; nothing else.
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0);
+        if pid == 0 {
+            // The fork wiped the state: the first draw takes a new key
+            // from the kernel, through the system call.
+            let rekeyed = os::fill(&mut [0u8; 64]).is_ok();
+            let forbidden = forbid_getrandom_syscall();
+            let mut buf = [0u8; 16];
+            // SAFETY: a raw getrandom into a 16-byte buffer.
+            let raw = unsafe { libc::syscall(libc::SYS_getrandom, buf.as_mut_ptr(), 16, 0) };
+            let raw_refused =
+                raw == -1 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
+            // A kernel reseed in between makes the vDSO take a new key
+            // through the (now forbidden) call: one failure is allowed.
+            let failures = (0..100).filter(|_| os::fill(&mut buf).is_err()).count();
+            let code = if !rekeyed {
+                2
+            } else if !forbidden {
+                3
+            } else if !raw_refused {
+                4
+            } else if failures > 1 {
+                5
+            } else {
+                0
+            };
+            // SAFETY: ends the child without the parent's handlers.
+            unsafe { libc::_exit(code) };
+        }
+        let mut status = 0;
+        // SAFETY: waits for the child forked above.
+        assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+        assert!(libc::WIFEXITED(status), "the child died: {status:#x}");
+        let code = libc::WEXITSTATUS(status);
+        assert_eq!(
+            code,
+            0,
+            "{}",
+            match code {
+                2 => "the child could not draw after the fork",
+                3 => "the seccomp filter could not be installed",
+                4 => "the filter did not forbid the system call",
+                5 => "draws failed without the system call: the vDSO did not serve them",
+                _ => "?",
+            }
+        );
+    })
+    .join()
+    .unwrap();
+}
+
+/// A draw from another thread-local's destructor, after this module's
+/// state is gone (thread-local destructors run in reverse order of
+/// registration), is served by the system call.
+#[test]
+fn draws_in_a_thread_local_destructor() {
+    struct DrawOnDrop(std::sync::mpsc::Sender<Option<[u8; 16]>>);
+    impl Drop for DrawOnDrop {
+        fn drop(&mut self) {
+            let mut b = [0u8; 16];
+            let _ = self.0.send(os::fill(&mut b).ok().map(|()| b));
+        }
+    }
+    thread_local! {
+        static GUARD: std::cell::RefCell<Option<DrawOnDrop>> = const { std::cell::RefCell::new(None) };
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    thread::spawn(move || {
+        // Registered first, so destroyed after the state's slot.
+        GUARD.with_borrow_mut(|g| *g = Some(DrawOnDrop(tx)));
+        let mut b = [0u8; 16];
+        os::fill(&mut b).unwrap();
+    })
+    .join()
+    .unwrap();
+    let drawn = rx.recv().unwrap().expect("the destructor's draw failed");
+    assert_ne!(drawn, [0u8; 16]);
+}
+
 #[test]
 fn fills_every_length_with_fresh_bytes() {
     for len in [
@@ -63,9 +206,9 @@ fn fills_every_length_with_fresh_bytes() {
             assert_ne!(a, b, "two draws of {len} bytes");
             assert!(a.iter().any(|&x| x != 0), "{len} zero bytes");
         }
-        if len >= 4096 {
-            // Every byte value turns up in 4 KiB of random bytes (the
-            // chance that one is missing is about 256 * e^-16).
+        if len >= 1 << 20 {
+            // Every byte value turns up in 1 MiB of random bytes (the
+            // chance that one is missing is about 256 * e^-4096).
             let seen: HashSet<u8> = a.iter().copied().collect();
             assert_eq!(seen.len(), 256, "{len} bytes");
         }
