@@ -9,6 +9,14 @@
  * designed as ours is (read every field, return an object the caller cannot
  * edit), not of every possible validate.
  *
+ * validate_min(record, token, now) does what stock's get() does with the
+ * record storage returned, in C, and no more but checks: it reads the
+ * fields stock reads (expires, type, uri, additional_data, reusable, and
+ * jid for a contact invite), refuses one of the wrong type, compares the
+ * presented token with the stored one in constant time, and returns a
+ * table of stock's fields with a metatable. The floor of a validate that
+ * checks only what it reads and returns a plain table.
+ *
  * create(opts) returns what stock's create returns: one table with its
  * nine fields (type, jid, token, allow_registration, the additional_data
  * that `generate` passes, { groups = {} }, uri, created_at, expires,
@@ -100,6 +108,95 @@ static void buffered_bytes(lua_State *L, unsigned char *out) {
 	}
 	memcpy(out, pool + used, TOKEN_BYTES);
 	used += TOKEN_BYTES;
+}
+
+/* Equal in time that depends on the lengths only. */
+static int same_token(const char *a, size_t a_len, const char *b, size_t b_len) {
+	if (a_len != b_len) {
+		return 0;
+	}
+	unsigned char diff = 0;
+	for (size_t i = 0; i < a_len; i++) {
+		diff |= (unsigned char)(a[i] ^ b[i]);
+	}
+	return diff == 0;
+}
+
+static int floor_validate_min(lua_State *L) {
+	luaL_checktype(L, 1, LUA_TTABLE);
+	size_t token_len, stored_len;
+	const char *token = luaL_checklstring(L, 2, &token_len);
+	lua_Integer now = luaL_checkinteger(L, 3);
+	lua_settop(L, 3);
+	int expires_ok = 0;
+	lua_Integer expires = 0;
+	if (lua_getfield(L, 1, "expires") == LUA_TNUMBER) { /* 4 */
+		expires = lua_tointegerx(L, 4, &expires_ok);
+	}
+	int type = lua_getfield(L, 1, "type");               /* 5 */
+	int stored = lua_getfield(L, 1, "token");            /* 6 */
+	if (!expires_ok || type != LUA_TSTRING || stored != LUA_TSTRING) {
+		lua_pushnil(L);
+		lua_pushliteral(L, "token-invalid");
+		return 2;
+	}
+	const char *stored_token = lua_tolstring(L, 6, &stored_len);
+	if (!same_token(token, token_len, stored_token, stored_len)) {
+		lua_pushnil(L);
+		lua_pushliteral(L, "token-invalid");
+		return 2;
+	}
+	int roster = strcmp(lua_tostring(L, 5), "roster") == 0;
+	if (now > expires) {
+		lua_pushnil(L);
+		lua_pushliteral(L, "token-expired");
+		return 2;
+	}
+	lua_createtable(L, 0, 7);
+	lua_pushvalue(L, 2);
+	lua_setfield(L, -2, "token");
+	if (roster) {
+		if (lua_getfield(L, 1, "jid") != LUA_TSTRING) {
+			lua_pushnil(L);
+			lua_pushliteral(L, "token-invalid");
+			return 2;
+		}
+		const char *jid = lua_tostring(L, -1);
+		const char *at = strchr(jid, '@');
+		if (at == NULL) {
+			lua_pushnil(L);
+			lua_pushliteral(L, "token-invalid");
+			return 2;
+		}
+		lua_pushlstring(L, jid, (size_t)(at - jid));
+		lua_pushvalue(L, -1);
+		lua_setfield(L, -4, "username");
+		lua_setfield(L, -3, "inviter");
+		lua_pop(L, 1);
+	}
+	lua_pushvalue(L, 5);
+	lua_setfield(L, -2, "type");
+	if (lua_getfield(L, 1, "uri") != LUA_TSTRING && !lua_isnil(L, -1)) {
+		lua_pushnil(L);
+		lua_pushliteral(L, "token-invalid");
+		return 2;
+	}
+	lua_setfield(L, -2, "uri");
+	if (lua_getfield(L, 1, "additional_data") != LUA_TTABLE && !lua_isnil(L, -1)) {
+		lua_pushnil(L);
+		lua_pushliteral(L, "token-invalid");
+		return 2;
+	}
+	lua_setfield(L, -2, "additional_data");
+	if (lua_getfield(L, 1, "reusable") != LUA_TBOOLEAN && !lua_isnil(L, -1)) {
+		lua_pushnil(L);
+		lua_pushliteral(L, "token-invalid");
+		return 2;
+	}
+	lua_setfield(L, -2, "reusable");
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_setmetatable(L, -2);
+	return 1;
 }
 
 typedef ssize_t (*vgetrandom_fn)(void *, size_t, unsigned, void *, size_t);
@@ -249,12 +346,15 @@ static int floor_create_vdso(lua_State *L) {
 }
 
 int luaopen_xi_bench_floor(lua_State *L) {
-	lua_createtable(L, 0, 5);
+	lua_createtable(L, 0, 6);
 	lua_pushcfunction(L, size_like);
 	lua_setfield(L, -2, "size_like");
 	lua_newtable(L);
 	lua_pushcclosure(L, floor_validate, 1);
 	lua_setfield(L, -2, "validate");
+	lua_newtable(L);
+	lua_pushcclosure(L, floor_validate_min, 1);
+	lua_setfield(L, -2, "validate_min");
 	lua_pushcfunction(L, floor_create);
 	lua_setfield(L, -2, "create");
 	lua_pushcfunction(L, floor_create_buffered);

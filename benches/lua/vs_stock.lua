@@ -199,6 +199,13 @@ do
 		assert(ours[k] == stock[k], k);
 	end
 	assert(not ours.reusable and not stock.reusable); -- false and nil
+	local min = assert(floor.validate_min(record, token, os.time()));
+	for _, k in ipairs{ "token", "username", "inviter", "type", "uri", "additional_data", "reusable" } do
+		assert(min[k] == stock[k], k);
+	end
+	local other = token:sub(1, -2) .. (token:sub(-1) == "A" and "B" or "A");
+	assert(floor.validate_min(record, other, os.time()) == nil, "another token passed");
+	assert(select(2, floor.validate_min(record, token, record.expires + 1)) == "token-expired");
 	assert(ours.additional_data == stock.additional_data and ours._valid.token == token);
 end
 
@@ -277,6 +284,11 @@ local rows = {
 	-- and returns an object the caller cannot edit.
 	{ "validate floor: walk + userdata (C)", function() return stock_validate(record, token); end,
 		function() return floor.validate(validate_opts); end },
+	-- Not ours: the C floor of a validate that reads what stock reads,
+	-- checks the types of those fields and the token in constant time,
+	-- and returns stock's plain table: any binding's least.
+	{ "validate floor: stock's reads + checks (C)", function() return stock_validate(record, token); end,
+		function() return floor.validate_min(record, token, os.time()); end },
 	-- Not ours: the C floors of a create that returns what stock returns,
 	-- with one getrandom system call per token and with OS bytes
 	-- read ahead into a buffer (how stock reads /dev/urandom).
