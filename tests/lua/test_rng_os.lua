@@ -35,11 +35,11 @@ end
 -- on Linux 6.11 or later.
 local function vdso_expected()
 	local f = io.open("/proc/sys/kernel/osrelease")
-	local release = f and f:read("l") or ""
+	local release = f and f:read("*l") or ""
 	if f then f:close() end
 	local major, minor = release:match("^(%d+)%.(%d+)")
 	local p = io.popen("uname -m")
-	local machine = p and p:read("l")
+	local machine = p and p:read("*l")
 	if p then p:close() end
 	major, minor = tonumber(major) or 0, tonumber(minor) or 0
 	return machine == "x86_64" and (major > 6 or (major == 6 and minor >= 11))
