@@ -28,6 +28,29 @@ function M.check(cond, what, ...)
 	return cond
 end
 
+-- Runs the calling test file again in a child interpreter once per value
+-- of `values`, with the shim that run.sh builds (XI_MADVISE_SHIM) preloaded
+-- and the environment variable `var` set to the value; each child must
+-- exit 0. `what` names the check ("<what> <value>").
+function M.run_preloaded(var, values, what)
+	local shim = os.getenv("XI_MADVISE_SHIM") or error("set XI_MADVISE_SHIM to the built tests/lua/madvise_shim.c")
+	local interpreter
+	do
+		local i = -1
+		while arg[i - 1] ~= nil do i = i - 1 end
+		interpreter = arg[i]
+	end
+	local function quote(s) return "'" .. s:gsub("'", [['\'']]) .. "'" end
+	local me = debug.getinfo(2, "S").source:match("^@(.*)$")
+	for _, value in ipairs(values) do
+		local p = assert(io.popen(("env LD_PRELOAD=%s %s=%s %s %s 2>&1; echo \"status=$?\""):format(
+			quote(shim), var, value, quote(interpreter), quote(me))))
+		local out = p:read("*a")
+		p:close()
+		M.check(out:find("status=0\n", 1, true), what .. " " .. value, out)
+	end
+end
+
 function M.eq(got, want, what)
 	return M.check(got == want, what, "got " .. tostring(got), "want " .. tostring(want))
 end

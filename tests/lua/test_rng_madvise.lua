@@ -11,22 +11,7 @@ local NOW = 1700000000
 local system = os.getenv("XI_TEST_MADVISE")
 
 if not system then
-	local shim = os.getenv("XI_MADVISE_SHIM") or error("set XI_MADVISE_SHIM to the built tests/lua/madvise_shim.c")
-	local interpreter
-	do
-		local i = -1
-		while arg[i - 1] ~= nil do i = i - 1 end
-		interpreter = arg[i]
-	end
-	local function quote(s) return "'" .. s:gsub("'", [['\'']]) .. "'" end
-	local me = debug.getinfo(1, "S").source:match("^@(.*)$")
-	for _, sys in ipairs { "linux", "ignores-all", "old-linux", "seccomp", "out-of-mappings" } do
-		local p = assert(io.popen(("env LD_PRELOAD=%s XI_TEST_MADVISE=%s %s %s 2>&1; echo \"status=$?\""):format(
-			quote(shim), sys, quote(interpreter), quote(me))))
-		local out = p:read("*a")
-		p:close()
-		check(out:find("status=0\n", 1, true), "madvise as " .. sys, out)
-	end
+	h.run_preloaded("XI_TEST_MADVISE", { "linux", "ignores-all", "old-linux", "seccomp", "out-of-mappings" }, "madvise as")
 	h.summary()
 end
 

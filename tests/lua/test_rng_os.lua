@@ -12,22 +12,7 @@ local NOW = 1700000000
 local case = os.getenv("XI_TEST_VDSO")
 
 if not case then
-	local shim = os.getenv("XI_MADVISE_SHIM") or error("set XI_MADVISE_SHIM to the built tests/lua/madvise_shim.c")
-	local interpreter
-	do
-		local i = -1
-		while arg[i - 1] ~= nil do i = i - 1 end
-		interpreter = arg[i]
-	end
-	local function quote(s) return "'" .. s:gsub("'", [['\'']]) .. "'" end
-	local me = debug.getinfo(1, "S").source:match("^@(.*)$")
-	for _, c in ipairs { "present", "absent", "unmappable" } do
-		local p = assert(io.popen(("env LD_PRELOAD=%s XI_TEST_VDSO=%s %s %s 2>&1; echo \"status=$?\""):format(
-			quote(shim), c, quote(interpreter), quote(me))))
-		local out = p:read("*a")
-		p:close()
-		check(out:find("status=0\n", 1, true), "the OS generator, vDSO " .. c, out)
-	end
+	h.run_preloaded("XI_TEST_VDSO", { "present", "absent", "unmappable" }, "the OS generator, vDSO")
 	h.summary()
 end
 

@@ -104,23 +104,7 @@ impl rand_core::TryRng for OsRng {
 impl rand_core::TryCryptoRng for OsRng {}
 
 /// The vDSO's `getrandom`: found once per process, a state page per thread.
-///
-/// Only where the vDSO's `getrandom` returns a negative errno on failure
-/// and is called through a plain code address: x86_64, arm64, LoongArch,
-/// RISC-V and s390x. PowerPC's reports errors as a system call does (a
-/// positive errno and a condition bit, which Rust cannot see), and
-/// big-endian ppc64 would need a function descriptor: there the system
-/// call serves.
-#[cfg(all(
-    target_os = "linux",
-    any(
-        target_arch = "x86_64",
-        target_arch = "aarch64",
-        target_arch = "loongarch64",
-        target_arch = "riscv64",
-        target_arch = "s390x"
-    )
-))]
+#[cfg(target_os = "linux")]
 mod vdso {
     use std::cell::Cell;
     use std::ffi::{CStr, c_int, c_uint, c_void};
@@ -215,6 +199,21 @@ mod vdso {
     /// (`RTLD_NOLOAD` never loads a file), and asks it for its state
     /// parameters.
     fn find() -> Option<Vdso> {
+        // Only where the vDSO's getrandom returns a negative errno on
+        // failure and is called through a plain code address. PowerPC's
+        // reports errors as a system call does (a positive errno and a
+        // condition bit, which Rust cannot see), and big-endian ppc64
+        // would need a function descriptor: there the system call serves.
+        const USABLE: bool = cfg!(any(
+            target_arch = "x86_64",
+            target_arch = "aarch64",
+            target_arch = "loongarch64",
+            target_arch = "riscv64",
+            target_arch = "s390x"
+        ));
+        if !USABLE {
+            return None;
+        }
         // The fallback's first use looks the C library's getrandom up
         // (dlsym), which must not first happen in a signal handler: make
         // it here, on the thread's first draw.
@@ -391,17 +390,8 @@ mod vdso {
     }
 }
 
-/// Where the vDSO's `getrandom` is not used: no bytes, never ready.
-#[cfg(not(all(
-    target_os = "linux",
-    any(
-        target_arch = "x86_64",
-        target_arch = "aarch64",
-        target_arch = "loongarch64",
-        target_arch = "riscv64",
-        target_arch = "s390x"
-    )
-)))]
+/// No vDSO outside Linux: no bytes, never ready.
+#[cfg(not(target_os = "linux"))]
 mod vdso {
     pub(super) fn fill(_: &mut [u8]) -> usize {
         0

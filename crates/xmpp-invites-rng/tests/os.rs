@@ -55,8 +55,8 @@ fn forbid_getrandom_syscall() -> bool {
         jf,
         k,
     };
-    let load = (libc::BPF_LD | libc::BPF_W | libc::BPF_ABS) as u32;
-    let ret = (libc::BPF_RET | libc::BPF_K) as u32;
+    let load = libc::BPF_LD | libc::BPF_W | libc::BPF_ABS;
+    let ret = libc::BPF_RET | libc::BPF_K;
     let filter = [
         // seccomp_data: nr at offset 0, arch at 4.
         stmt(load, 4),
