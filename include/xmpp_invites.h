@@ -500,6 +500,35 @@ typedef uint32_t xi_reason;
 #endif // __cplusplus
 
 /**
+ * How the operating system's generator (`XI_RNG_OS`) serves the calling
+ * thread: `xi_rng_os_backend`.
+ */
+enum xi_rng_backend
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * The kernel's `getrandom` in the vDSO (Linux 6.11 and later, with
+   * glibc, on x86_64, arm64, LoongArch, RISC-V and s390x): no system
+   * call per token.
+   */
+  XI_RNG_BACKEND_VDSO = 0,
+  /**
+   * The `getrandom` system call: older kernels, other systems, and
+   * processes that hide the vDSO (valgrind does).
+   */
+  XI_RNG_BACKEND_SYSCALL = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum xi_rng_backend xi_rng_backend;
+#else
+typedef uint32_t xi_rng_backend;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * Where the random bytes of tokens come from when a call is given none
  * (`random` NULL): `xi_rng_select`.
  */
@@ -1423,6 +1452,13 @@ xi_result xi_result_form_json(const char *uri,
  * string; `"unknown"` for a number that is no result.
  */
 const char *xi_result_name(uint32_t result);
+
+/**
+ * How `XI_RNG_OS` gets its bytes on the calling thread:
+ * `XI_RNG_BACKEND_VDSO` or `XI_RNG_BACKEND_SYSCALL`. Maps the thread's
+ * vDSO state if it has none yet. Either way the bytes are the kernel's.
+ */
+xi_rng_backend xi_rng_os_backend(void);
 
 /**
  * Selects where tokens' random bytes come from for every later call in

@@ -3,6 +3,8 @@
  * usernames, landing and fragment links, the ad-hoc forms, tokens,
  * date-times, result names and the version. */
 #include <jansson.h>
+#include <sys/auxv.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <threads.h>
 #include <unistd.h>
@@ -778,6 +780,33 @@ static char *fresh_token(void)
 	char *t = NULL;
 	CHECK_OK(xi_token_generate(XI_TOKEN_FORMAT_BASE64URL, 0, NULL, 0, &t));
 	return t;
+}
+
+/* Where the vDSO's getrandom must serve XI_RNG_OS: x86_64 Linux 6.11+
+ * with the vDSO in the process (valgrind takes it away: then the system
+ * call must serve). */
+static void os_backend(void)
+{
+	set_context("xi_rng_os_backend: the vDSO where the kernel has it");
+	struct utsname u;
+	int major = 0, minor = 0;
+	CHECK(uname(&u) == 0 && sscanf(u.release, "%d.%d", &major, &minor) == 2);
+	int new_kernel = major > 6 || (major == 6 && minor >= 11);
+	int has_vdso = getauxval(AT_SYSINFO_EHDR) != 0;
+	xi_rng_backend backend = xi_rng_os_backend();
+	if (!has_vdso)
+		CHECK_INT(backend, XI_RNG_BACKEND_SYSCALL);
+	else if (new_kernel && strcmp(u.machine, "x86_64") == 0)
+		CHECK_INT(backend, XI_RNG_BACKEND_VDSO);
+	else
+		CHECK(backend == XI_RNG_BACKEND_VDSO || backend == XI_RNG_BACKEND_SYSCALL);
+	/* Every thread answers for itself, the same. */
+	CHECK_INT(xi_rng_os_backend(), backend);
+	/* Tokens from the default source, whichever serves. */
+	char *a = fresh_token(), *b = fresh_token();
+	CHECK(a != NULL && b != NULL && strcmp(a, b) != 0);
+	xi_string_free(a);
+	xi_string_free(b);
 }
 
 static void fork_safe_rng(void)
@@ -1623,6 +1652,7 @@ int main(void)
 	ttl_source_note_format();
 	builder_reused();
 	randomness();
+	os_backend();
 	fork_safe_rng();
 	quotas();
 	landing_links();

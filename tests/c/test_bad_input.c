@@ -898,6 +898,8 @@ static void tokens(void)
 	FAILS(xi_rng_select(2), XI_RESULT_INVALID_ENUM, xi_rng_selected() == XI_RNG_OS);
 	CHECK(strstr(xi_last_error_message(), "xi_rng") != NULL);
 	FAILS(xi_rng_select(UINT32_MAX), XI_RESULT_INVALID_ENUM, xi_rng_selected() == XI_RNG_OS);
+	/* It takes nothing; it answers one of its two values, refusals or not. */
+	CHECK(xi_rng_os_backend() == XI_RNG_BACKEND_VDSO || xi_rng_os_backend() == XI_RNG_BACKEND_SYSCALL);
 	CHECK_RESULT(xi_token_generate(XI_TOKEN_FORMAT_BASE64URL, 0, counting, 18, NULL),
 		     XI_RESULT_NULL_ARGUMENT);
 	FAILS(xi_token_generate(XI_TOKEN_FORMAT_BASE64URL, 0, NULL, 18, &s), XI_RESULT_NULL_ARGUMENT,

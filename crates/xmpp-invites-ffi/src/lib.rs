@@ -32,7 +32,7 @@ pub use adhoc::*;
 pub use error::*;
 pub use invite::*;
 pub use policy::*;
-pub use rng::{xi_rng, xi_rng_select, xi_rng_selected};
+pub use rng::{xi_rng, xi_rng_backend, xi_rng_os_backend, xi_rng_select, xi_rng_selected};
 pub use strings::*;
 pub use time::*;
 pub use token::*;

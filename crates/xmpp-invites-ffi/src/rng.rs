@@ -83,6 +83,31 @@ pub extern "C" fn xi_rng_selected() -> xi_rng {
     }
 }
 
+/// How the operating system's generator (`XI_RNG_OS`) serves the calling
+/// thread: `xi_rng_os_backend`.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum xi_rng_backend {
+    /// The kernel's `getrandom` in the vDSO (Linux 6.11 and later, with
+    /// glibc, on x86_64, arm64, LoongArch, RISC-V and s390x): no system
+    /// call per token.
+    Vdso = 0,
+    /// The `getrandom` system call: older kernels, other systems, and
+    /// processes that hide the vDSO (valgrind does).
+    Syscall = 1,
+}
+
+/// How `XI_RNG_OS` gets its bytes on the calling thread:
+/// `XI_RNG_BACKEND_VDSO` or `XI_RNG_BACKEND_SYSCALL`. Maps the thread's
+/// vDSO state if it has none yet. Either way the bytes are the kernel's.
+#[unsafe(no_mangle)]
+pub extern "C" fn xi_rng_os_backend() -> xi_rng_backend {
+    match std::panic::catch_unwind(xmpp_invites_rng::os::backend) {
+        Ok(xmpp_invites_rng::os::Backend::Vdso) => xi_rng_backend::Vdso,
+        _ => xi_rng_backend::Syscall,
+    }
+}
+
 /// The random source failed: the caller's bytes ran out, or the OS said no.
 #[derive(Debug)]
 pub(crate) struct Exhausted(Cow<'static, str>);
