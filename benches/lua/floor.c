@@ -122,6 +122,13 @@ static int same_token(const char *a, size_t a_len, const char *b, size_t b_len) 
 	return diff == 0;
 }
 
+/* validate_min's refusal: nil, "token-invalid". */
+static int invalid(lua_State *L) {
+	lua_pushnil(L);
+	lua_pushliteral(L, "token-invalid");
+	return 2;
+}
+
 static int floor_validate_min(lua_State *L) {
 	luaL_checktype(L, 1, LUA_TTABLE);
 	size_t token_len, stored_len;
@@ -136,15 +143,11 @@ static int floor_validate_min(lua_State *L) {
 	int type = lua_getfield(L, 1, "type");               /* 5 */
 	int stored = lua_getfield(L, 1, "token");            /* 6 */
 	if (!expires_ok || type != LUA_TSTRING || stored != LUA_TSTRING) {
-		lua_pushnil(L);
-		lua_pushliteral(L, "token-invalid");
-		return 2;
+		return invalid(L);
 	}
 	const char *stored_token = lua_tolstring(L, 6, &stored_len);
 	if (!same_token(token, token_len, stored_token, stored_len)) {
-		lua_pushnil(L);
-		lua_pushliteral(L, "token-invalid");
-		return 2;
+		return invalid(L);
 	}
 	int roster = strcmp(lua_tostring(L, 5), "roster") == 0;
 	if (now > expires) {
@@ -157,16 +160,12 @@ static int floor_validate_min(lua_State *L) {
 	lua_setfield(L, -2, "token");
 	if (roster) {
 		if (lua_getfield(L, 1, "jid") != LUA_TSTRING) {
-			lua_pushnil(L);
-			lua_pushliteral(L, "token-invalid");
-			return 2;
+			return invalid(L);
 		}
 		const char *jid = lua_tostring(L, -1);
 		const char *at = strchr(jid, '@');
 		if (at == NULL) {
-			lua_pushnil(L);
-			lua_pushliteral(L, "token-invalid");
-			return 2;
+			return invalid(L);
 		}
 		lua_pushlstring(L, jid, (size_t)(at - jid));
 		lua_pushvalue(L, -1);
@@ -177,21 +176,15 @@ static int floor_validate_min(lua_State *L) {
 	lua_pushvalue(L, 5);
 	lua_setfield(L, -2, "type");
 	if (lua_getfield(L, 1, "uri") != LUA_TSTRING && !lua_isnil(L, -1)) {
-		lua_pushnil(L);
-		lua_pushliteral(L, "token-invalid");
-		return 2;
+		return invalid(L);
 	}
 	lua_setfield(L, -2, "uri");
 	if (lua_getfield(L, 1, "additional_data") != LUA_TTABLE && !lua_isnil(L, -1)) {
-		lua_pushnil(L);
-		lua_pushliteral(L, "token-invalid");
-		return 2;
+		return invalid(L);
 	}
 	lua_setfield(L, -2, "additional_data");
 	if (lua_getfield(L, 1, "reusable") != LUA_TBOOLEAN && !lua_isnil(L, -1)) {
-		lua_pushnil(L);
-		lua_pushliteral(L, "token-invalid");
-		return 2;
+		return invalid(L);
 	}
 	lua_setfield(L, -2, "reusable");
 	lua_pushvalue(L, lua_upvalueindex(1));

@@ -800,7 +800,7 @@ static void os_backend(void)
 		CHECK_INT(backend, XI_RNG_BACKEND_VDSO);
 	else
 		CHECK(backend == XI_RNG_BACKEND_VDSO || backend == XI_RNG_BACKEND_SYSCALL);
-	/* Every thread answers for itself, the same. */
+	/* Asked again, the thread answers the same. */
 	CHECK_INT(xi_rng_os_backend(), backend);
 	/* Tokens from the default source, whichever serves. */
 	char *a = fresh_token(), *b = fresh_token();

@@ -360,8 +360,8 @@ mod vdso {
                 let rest = &mut dst[done..];
                 // SAFETY: `rest` is writable for its length; `state` is
                 // this thread's state of `state_len` bytes, mapped as the
-                // kernel asked, and no other call is using it (the slot is
-                // thread is busy, and no other thread knows it).
+                // kernel asked, and no other call is using it (this thread
+                // is marked busy, and no other thread knows the state).
                 let got = unsafe {
                     (vdso.getrandom)(
                         rest.as_mut_ptr().cast(),
